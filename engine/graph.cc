@@ -1,0 +1,52 @@
+#include "engine/graph.h"
+
+namespace si {
+
+int64_t Node::attr_int(const std::string &key, int64_t fallback) const {
+  auto it = attrs.find(key);
+  return it == attrs.end() ? fallback : it->second.i;
+}
+
+float Node::attr_float(const std::string &key, float fallback) const {
+  auto it = attrs.find(key);
+  return it == attrs.end() ? fallback : it->second.f;
+}
+
+std::string Node::attr_string(const std::string &key, const std::string &fallback) const {
+  auto it = attrs.find(key);
+  return it == attrs.end() ? fallback : it->second.s;
+}
+
+std::vector<int64_t> Node::attr_ints(const std::string &key) const {
+  auto it = attrs.find(key);
+  return it == attrs.end() ? std::vector<int64_t>{} : it->second.ints;
+}
+
+std::vector<float> Node::attr_floats(const std::string &key) const {
+  auto it = attrs.find(key);
+  return it == attrs.end() ? std::vector<float>{} : it->second.floats;
+}
+
+std::string Node::describe() const {
+  std::string d = domain.empty() ? "ai.onnx" : domain;
+  return op_type + " (node \"" + name + "\", " + d + " opset " + std::to_string(opset) + ")";
+}
+
+int Graph::find_value(const std::string &name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second;
+}
+
+int Graph::add_value(ValueInfo info) {
+  int id = static_cast<int>(values.size());
+  if (!info.name.empty()) index_[info.name] = id;
+  values.push_back(std::move(info));
+  return id;
+}
+
+const Tensor *Graph::constant(int value) const {
+  auto it = constants.find(value);
+  return it == constants.end() ? nullptr : &it->second;
+}
+
+}  // namespace si

@@ -1,0 +1,80 @@
+// The graph IR: values (named edges), nodes (ops) and constants. Importers
+// build it, passes rewrite it, the planner orders it. No protobuf here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/status.h"
+#include "engine/tensor.h"
+
+namespace si {
+
+constexpr const char *kOnnxDomain = "";                    // ai.onnx, stored as the empty string
+constexpr const char *kEngineDomain = "com.sparse_infer";  // ops the passes create
+
+// A dimension as the model declares it: a size, or unknown (-1) with an
+// optional symbolic name (ONNX dim_param, e.g. "batch").
+struct Dim {
+  int64_t size = -1;
+  std::string param;
+};
+
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  bool has_shape = false;  // false: rank unknown
+  std::vector<Dim> dims;
+};
+
+struct Attribute {
+  enum class Kind { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings };
+  Kind kind = Kind::kInt;
+  float f = 0.f;
+  int64_t i = 0;
+  std::string s;
+  Tensor t;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;
+  std::vector<std::string> strings;
+};
+
+struct Node {
+  std::string op_type;
+  std::string name;
+  std::string domain;        // "" for ai.onnx
+  int opset = 0;             // opset version of `domain` the model imports
+  std::vector<int> inputs;   // value ids; -1 for an omitted optional input
+  std::vector<int> outputs;  // value ids; -1 for an omitted optional output
+  std::map<std::string, Attribute> attrs;
+
+  bool has_attr(const std::string &key) const { return attrs.count(key) != 0; }
+  int64_t attr_int(const std::string &key, int64_t fallback) const;
+  float attr_float(const std::string &key, float fallback) const;
+  std::string attr_string(const std::string &key, const std::string &fallback) const;
+  std::vector<int64_t> attr_ints(const std::string &key) const;  // empty if absent
+  std::vector<float> attr_floats(const std::string &key) const;
+  // `Relu (node "fc1_relu", ai.onnx opset 13)`: how messages name a node.
+  std::string describe() const;
+};
+
+struct Graph {
+  std::vector<ValueInfo> values;
+  std::vector<Node> nodes;
+  std::vector<int> inputs;                    // value ids fed by the caller, in model order
+  std::vector<int> outputs;                   // value ids returned to the caller, in model order
+  std::unordered_map<int, Tensor> constants;  // initializers and folded values
+
+  int find_value(const std::string &name) const;  // -1 if absent
+  int add_value(ValueInfo info);                  // returns the new id
+  bool is_constant(int value) const { return value >= 0 && constants.count(value) != 0; }
+  const Tensor *constant(int value) const;  // nullptr unless constant
+
+ private:
+  std::unordered_map<std::string, int> index_;
+};
+
+}  // namespace si

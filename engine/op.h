@@ -1,0 +1,61 @@
+// The contract between the executor and an op. An op has three stages:
+//   create  (once, at load): read attributes, check constant inputs, pack weights;
+//   reshape (per call): output dtypes and shapes from the actual inputs;
+//   run     (per call): compute into outputs the executor allocated.
+// reshape and run are const: one kernel object serves concurrent runs, so any
+// per-call scratch lives on the stack or in the RunContext, never in the kernel.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/options.h"
+#include "engine/status.h"
+#include "engine/tensor.h"
+
+namespace si {
+
+struct LoadContext {
+  const Graph &graph;
+  const Node &node;
+  const SessionOptions &options;
+
+  size_t num_inputs() const { return node.inputs.size(); }
+  bool has_input(size_t i) const { return i < node.inputs.size() && node.inputs[i] >= 0; }
+  // The input's value if it is a constant (initializer or folded), else nullptr.
+  const Tensor *constant_input(size_t i) const {
+    return has_input(i) ? graph.constant(node.inputs[i]) : nullptr;
+  }
+  const ValueInfo *input_info(size_t i) const {
+    return has_input(i) ? &graph.values[static_cast<size_t>(node.inputs[i])] : nullptr;
+  }
+};
+
+struct RunContext {
+  int threads = 1;
+  ExecMode mode = ExecMode::kAuto;
+};
+
+struct OutputDesc {
+  DType dtype = DType::kUndefined;
+  Shape shape;
+  // >= 0: the output is a view of that input's buffer (Reshape, Identity),
+  // the executor allocates nothing and run() is still called.
+  int alias_input = -1;
+};
+
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  // `in` has one entry per node input, nullptr for an omitted optional one;
+  // data is readable (shape ops read int64 inputs). Fills one desc per node output.
+  virtual Status reshape(const std::vector<const Tensor *> &in,
+                         std::vector<OutputDesc> *out) const = 0;
+  virtual Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
+                     const RunContext &ctx) const = 0;
+};
+
+using OpFactory = Status (*)(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+}  // namespace si

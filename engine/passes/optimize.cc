@@ -1,0 +1,12 @@
+#include "engine/passes/passes.h"
+
+namespace si {
+
+Status optimize_graph(Graph *graph, const SessionOptions &options) {
+  remove_dead_nodes(graph);
+  SI_RETURN_IF_ERROR(fold_constants(graph, options));
+  remove_dead_nodes(graph);
+  return Status::ok();
+}
+
+}  // namespace si

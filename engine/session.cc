@@ -1,0 +1,205 @@
+#include "engine/session.h"
+
+#include <omp.h>
+
+#include <map>
+
+#include "engine/ops/registry.h"
+#include "engine/passes/passes.h"
+#include "engine/plan.h"
+
+namespace si {
+
+namespace {
+
+std::string list_unsupported(const Graph &graph) {
+  std::string msg;
+  int count = 0;
+  for (const Node &node : graph.nodes) {
+    if (find_op(node.domain, node.op_type, node.opset) != nullptr) continue;
+    msg += (count++ ? "; " : "") + std::string("unsupported operator ") + node.describe();
+  }
+  return msg;
+}
+
+// Buffers released during one call, kept for the values made later in it.
+class BufferPool {
+ public:
+  void give(Tensor t) {
+    if (t.owns_storage_exclusively()) free_.emplace(t.capacity_bytes(), std::move(t));
+  }
+  Status take(DType dtype, const Shape &shape, Tensor *out) {
+    int64_t n = 0;
+    SI_RETURN_IF_ERROR(checked_numel(shape, &n));
+    size_t bytes = size_t(n) * dtype_size(dtype);
+    auto it = free_.lower_bound(bytes);
+    // Only reuse a buffer of comparable size so one huge buffer is not pinned
+    // by a tiny value.
+    if (it != free_.end() && it->first <= 2 * bytes + 4096) {
+      *out = it->second.recycle(dtype, shape);
+      free_.erase(it);
+      return Status::ok();
+    }
+    return Tensor::allocate(dtype, shape, out);
+  }
+
+ private:
+  std::multimap<size_t, Tensor> free_;
+};
+
+std::string dims_str(const ValueInfo &info) {
+  std::string s = "[";
+  for (size_t i = 0; i < info.dims.size(); ++i) {
+    if (i) s += ",";
+    const Dim &d = info.dims[i];
+    s += d.size >= 0 ? std::to_string(d.size) : (d.param.empty() ? "?" : d.param);
+  }
+  return s + "]";
+}
+
+}  // namespace
+
+Status create_kernel(const Graph &graph, const Node &node, const SessionOptions &options,
+                     std::unique_ptr<OpKernel> *out) {
+  const OpRegistration *reg = find_op(node.domain, node.op_type, node.opset);
+  if (reg == nullptr) return unsupported("unsupported operator " + node.describe());
+  LoadContext ctx{graph, node, options};
+  Status s = reg->create(ctx, out);
+  if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
+  return Status::ok();
+}
+
+Session::~Session() = default;
+
+Status Session::create(Graph graph, const SessionOptions &options, std::unique_ptr<Session> *out) {
+  std::unique_ptr<Session> s(new Session());
+  s->options_ = options;
+  if (s->options_.threads <= 0) s->options_.threads = omp_get_num_procs();
+
+  std::string missing = list_unsupported(graph);
+  if (!missing.empty()) return unsupported(missing);
+  // Validate structure before any pass touches it.
+  std::vector<size_t> order;
+  SI_RETURN_IF_ERROR(topological_order(graph, &order));
+  if (options.optimize) {
+    SI_RETURN_IF_ERROR(optimize_graph(&graph, s->options_));
+    SI_RETURN_IF_ERROR(topological_order(graph, &order));
+  }
+  s->graph_ = std::move(graph);
+  const Graph &g = s->graph_;
+
+  std::vector<std::vector<int>> release = release_points(g, order);
+  for (size_t pos = 0; pos < order.size(); ++pos) {
+    Step step;
+    step.node = order[pos];
+    SI_RETURN_IF_ERROR(create_kernel(g, g.nodes[step.node], s->options_, &step.kernel));
+    step.release_after = std::move(release[pos]);
+    s->steps_.push_back(std::move(step));
+  }
+  for (int v : g.inputs) s->input_infos_.push_back(g.values[size_t(v)]);
+  for (int v : g.outputs) s->output_infos_.push_back(g.values[size_t(v)]);
+  *out = std::move(s);
+  return Status::ok();
+}
+
+Status Session::check_input(size_t i, const Tensor &t) const {
+  const ValueInfo &info = input_infos_[i];
+  if (t.dtype() != info.dtype) {
+    return invalid_argument("input \"" + info.name + "\" expects " + dtype_name(info.dtype) +
+                            ", got " + dtype_name(t.dtype()));
+  }
+  if (!info.has_shape) return Status::ok();
+  bool ok = t.rank() == int64_t(info.dims.size());
+  for (size_t d = 0; ok && d < info.dims.size(); ++d) {
+    ok = info.dims[d].size < 0 || info.dims[d].size == t.shape()[d];
+  }
+  if (!ok) {
+    return invalid_argument("input \"" + info.name + "\" expects shape " + dims_str(info) +
+                            ", got " + shape_str(t.shape()));
+  }
+  if (t.numel() > 0 && t.raw() == nullptr) {
+    return invalid_argument("input \"" + info.name + "\" has no data");
+  }
+  return Status::ok();
+}
+
+Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outputs) const {
+  const Graph &g = graph_;
+  if (inputs.size() != g.inputs.size()) {
+    return invalid_argument("model takes " + std::to_string(g.inputs.size()) + " inputs, got " +
+                            std::to_string(inputs.size()));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) SI_RETURN_IF_ERROR(check_input(i, inputs[i]));
+
+  // oneDNN and the OpenMP kernels read the calling thread's team size.
+  omp_set_num_threads(options_.threads);
+  RunContext ctx;
+  ctx.threads = options_.threads;
+  ctx.mode = options_.mode;
+
+  std::vector<Tensor> slots(g.values.size());
+  std::vector<const Tensor *> value(g.values.size(), nullptr);
+  for (const auto &kv : g.constants) value[size_t(kv.first)] = &kv.second;
+  for (size_t i = 0; i < inputs.size(); ++i) value[size_t(g.inputs[i])] = &inputs[i];
+
+  BufferPool pool;
+  std::vector<const Tensor *> in;
+  std::vector<Tensor *> out;
+  std::vector<OutputDesc> descs;
+  for (const Step &step : steps_) {
+    const Node &node = g.nodes[step.node];
+    in.clear();
+    for (int v : node.inputs) in.push_back(v >= 0 ? value[size_t(v)] : nullptr);
+    descs.clear();
+    Status s = step.kernel->reshape(in, &descs);
+    if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
+    if (descs.size() != node.outputs.size()) {
+      return internal_error(node.describe() + ": kernel described " + std::to_string(descs.size()) +
+                            " outputs, node has " + std::to_string(node.outputs.size()));
+    }
+    std::vector<Tensor> scratch(descs.size());  // for omitted optional outputs
+    out.clear();
+    for (size_t i = 0; i < descs.size(); ++i) {
+      int v = node.outputs[i];
+      Tensor &t = v >= 0 ? slots[size_t(v)] : scratch[i];
+      if (descs[i].alias_input >= 0) {
+        t = in[size_t(descs[i].alias_input)]->view(descs[i].shape);
+      } else {
+        s = pool.take(descs[i].dtype, descs[i].shape, &t);
+        if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
+      }
+      if (v >= 0) value[size_t(v)] = &t;
+      out.push_back(&t);
+    }
+    s = step.kernel->run(in, out, ctx);
+    if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
+    for (int v : step.release_after) {
+      pool.give(std::move(slots[size_t(v)]));
+      slots[size_t(v)] = Tensor();
+      value[size_t(v)] = nullptr;
+    }
+  }
+
+  outputs->assign(g.outputs.size(), Tensor());
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    const Tensor *t = value[size_t(g.outputs[i])];
+    if (t == nullptr)
+      return internal_error("output \"" + output_infos_[i].name + "\" was not computed");
+    (*outputs)[i] = *t;
+  }
+  return Status::ok();
+}
+
+std::map<std::string, int> Session::op_histogram() const {
+  std::map<std::string, int> h;
+  for (const Node &n : graph_.nodes) ++h[n.op_type];
+  return h;
+}
+
+size_t Session::constant_bytes() const {
+  size_t bytes = 0;
+  for (const auto &kv : graph_.constants) bytes += kv.second.size_bytes();
+  return bytes;
+}
+
+}  // namespace si

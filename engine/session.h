@@ -1,0 +1,62 @@
+// Session: a loaded, optimised and planned model, ready to run.
+// Thread-safety: run() is const and may be called from many threads at once;
+// all per-call state lives inside the call.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/op.h"
+#include "engine/options.h"
+#include "engine/status.h"
+
+namespace si {
+
+class Session {
+ public:
+  // Takes the graph, runs the passes (when options.optimize), creates every
+  // kernel and builds the plan. Fails listing every unsupported node at once.
+  static Status create(Graph graph, const SessionOptions &options, std::unique_ptr<Session> *out);
+  ~Session();
+
+  const std::vector<ValueInfo> &inputs() const { return input_infos_; }
+  const std::vector<ValueInfo> &outputs() const { return output_infos_; }
+
+  // inputs[i] feeds model input i; dtype and shape are checked against the
+  // model (dynamic dims accept any size). outputs is resized to the model's
+  // output count and filled with fresh tensors.
+  Status run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outputs) const;
+
+  // op type -> node count after optimisation (for --info).
+  std::map<std::string, int> op_histogram() const;
+  // Bytes held by constants (weights, folded values) after optimisation.
+  size_t constant_bytes() const;
+  const Graph &graph() const { return graph_; }
+  const SessionOptions &options() const { return options_; }
+
+ private:
+  Session() = default;
+  struct Step {
+    size_t node;  // index into graph_.nodes
+    std::unique_ptr<OpKernel> kernel;
+    std::vector<int> release_after;  // values whose last use is this step
+  };
+
+  Status check_input(size_t i, const Tensor &t) const;
+
+  Graph graph_;
+  SessionOptions options_;
+  std::vector<ValueInfo> input_infos_;
+  std::vector<ValueInfo> output_infos_;
+  std::vector<Step> steps_;
+};
+
+// Creates the kernel for one node, or fails naming it (used by the session and
+// by constant folding).
+Status create_kernel(const Graph &graph, const Node &node, const SessionOptions &options,
+                     std::unique_ptr<OpKernel> *out);
+
+}  // namespace si
