@@ -1,0 +1,54 @@
+// Y = bias + X·W where X is sparse: each row m of X touches only the rows of
+// W listed in its active set. Exact: only terms with X[m,k] == 0 are skipped.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace si {
+
+// The sparse path's weight layout: row-major [K, N] (a transposed [N, K]
+// source is transposed once), each row padded to a multiple of 16 floats so
+// rows start on a 64-byte boundary, the buffer 2 MiB aligned and advised for
+// huge pages (fewer TLB misses when gathering rows across a large matrix).
+class PackedRows {
+ public:
+  // Returns false when the memory cannot be allocated.
+  bool pack(const float *w, int64_t k, int64_t n, bool transposed);
+  const float *data() const { return data_.get(); }
+  int64_t rows() const { return k_; }
+  int64_t cols() const { return n_; }
+  int64_t ld() const { return ld_; }
+  size_t size_bytes() const { return bytes_; }
+
+ private:
+  struct Free {
+    void operator()(float *p) const;
+  };
+  std::unique_ptr<float, Free> data_;
+  int64_t k_ = 0, n_ = 0, ld_ = 0;
+  size_t bytes_ = 0;
+};
+
+// Per-row active sets of an [M, K] activation: row m's ascending non-zero
+// column indices are idx[m * idx_stride .. + count[m]).
+struct ActiveRows {
+  const int32_t *idx;
+  const int64_t *count;
+  int64_t idx_stride;
+};
+
+// Y[m, :] = bias (or 0) + sum over k in active(m) of X[m, k] * W[k, :].
+// N is split into column chunks small enough that the chunk of W stays in the
+// last-level cache while every row m gathers from it; threads take chunks.
+void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRows &active,
+                          const PackedRows &w, const float *bias, float *y, int64_t ldy,
+                          int threads);
+
+// Fills active sets for an [M, K] activation (row stride ldx); returns the
+// total number of non-zeros. idx needs room for M * K entries.
+int64_t f32_find_active_rows(const float *x, int64_t m, int64_t k, int64_t ldx, int32_t *idx,
+                             int64_t *count);
+
+}  // namespace si
