@@ -1,0 +1,190 @@
+// GraphProto -> Graph: values by name, initializers and Constant nodes as
+// constants, nodes with their opset and attributes.
+#include <algorithm>
+#include <unordered_map>
+
+#include "importers/onnx/internal.h"
+
+namespace si::onnx_import {
+
+namespace {
+
+ValueInfo info_of_constant(const std::string &name, const Tensor &t) {
+  ValueInfo info;
+  info.name = name;
+  info.dtype = t.dtype();
+  info.has_shape = true;
+  for (int64_t d : t.shape()) info.dims.push_back(Dim{d, ""});
+  return info;
+}
+
+std::string quoted(const std::string &s) {
+  return "\"" + s + "\"";
+}
+
+class Converter {
+ public:
+  Converter(const onnx::GraphProto &g, const OpsetMap &opsets, const std::string &base_dir)
+      : g_(g), opsets_(opsets), base_dir_(base_dir) {
+    for (const onnx::ValueInfoProto &vi : g.value_info()) inferred_[vi.name()] = &vi;
+  }
+
+  Status run(const std::vector<onnx::ValueInfoProto> &declared_outputs, Graph *out) {
+    if (g_.sparse_initializer_size() > 0) {
+      return unsupported("sparse initializer " + quoted(g_.sparse_initializer(0).values().name()) +
+                         " is not supported");
+    }
+    SI_RETURN_IF_ERROR(add_initializers());
+    SI_RETURN_IF_ERROR(add_inputs());
+    SI_RETURN_IF_ERROR(add_node_outputs());
+    SI_RETURN_IF_ERROR(add_nodes());
+    SI_RETURN_IF_ERROR(add_outputs(declared_outputs));
+    *out = std::move(graph_);
+    return Status::ok();
+  }
+
+ private:
+  Status add_initializers() {
+    for (const onnx::TensorProto &init : g_.initializer()) {
+      const std::string label = "initializer " + quoted(init.name());
+      if (init.name().empty()) return invalid_model("an initializer has no name");
+      if (graph_.find_value(init.name()) >= 0) return invalid_model(label + " is defined twice");
+      Tensor t;
+      SI_RETURN_IF_ERROR(tensor_from_proto(init, label, base_dir_, &t));
+      int id = graph_.add_value(info_of_constant(init.name(), t));
+      graph_.constants[id] = std::move(t);
+    }
+    return Status::ok();
+  }
+
+  Status add_inputs() {
+    for (const onnx::ValueInfoProto &in : g_.input()) {
+      int existing = graph_.find_value(in.name());
+      // Before IR version 4 every initializer is also listed as an input.
+      if (graph_.is_constant(existing)) continue;
+      if (existing >= 0)
+        return invalid_model("graph input " + quoted(in.name()) + " is declared twice");
+      if (in.name().empty()) return invalid_model("a graph input has no name");
+      ValueInfo info;
+      SI_RETURN_IF_ERROR(declared_value_info(in, "graph input", &info));
+      graph_.inputs.push_back(graph_.add_value(std::move(info)));
+    }
+    return Status::ok();
+  }
+
+  // The node as the engine will see it, without inputs/outputs/attributes.
+  Status node_header(int index, Node *n) {
+    const onnx::NodeProto &p = g_.node(index);
+    n->op_type = p.op_type();
+    n->name = p.name().empty() ? p.op_type() + "_" + std::to_string(index) : p.name();
+    n->domain = p.domain() == "ai.onnx" ? "" : p.domain();
+    auto it = opsets_.find(n->domain);
+    if (it == opsets_.end()) {
+      return invalid_model(n->describe() + ": the model imports no opset for domain " +
+                           (n->domain.empty() ? "ai.onnx" : n->domain));
+    }
+    n->opset = it->second;
+    return Status::ok();
+  }
+
+  static bool is_constant_node(const Node &n) {
+    return n.domain.empty() && n.op_type == "Constant";
+  }
+
+  // Declares every node output first: a node may read a value produced by a
+  // node later in the file; ordering is the planner's job.
+  Status add_node_outputs() {
+    for (int i = 0; i < g_.node_size(); ++i) {
+      const onnx::NodeProto &p = g_.node(i);
+      Node n;
+      SI_RETURN_IF_ERROR(node_header(i, &n));
+      for (const std::string &name : p.output()) {
+        if (name.empty()) continue;
+        if (graph_.find_value(name) >= 0) {
+          return invalid_model(n.describe() + " produces " + quoted(name) +
+                               ", which is already a graph input, an initializer or another "
+                               "node's output");
+        }
+        ValueInfo info;
+        info.name = name;
+        auto inf = inferred_.find(name);
+        if (inf != inferred_.end()) merge_inferred_value_info(*inf->second, &info);
+        graph_.add_value(std::move(info));
+      }
+      if (is_constant_node(n)) {
+        if (p.input_size() != 0 || p.output_size() != 1 || p.output(0).empty()) {
+          return invalid_model(n.describe() + " must have no inputs and one output");
+        }
+        Tensor t;
+        SI_RETURN_IF_ERROR(constant_node_value(p, n.describe(), base_dir_, &t));
+        int id = graph_.find_value(p.output(0));
+        graph_.values[size_t(id)] = info_of_constant(p.output(0), t);
+        graph_.constants[id] = std::move(t);
+      }
+    }
+    return Status::ok();
+  }
+
+  Status add_nodes() {
+    for (int i = 0; i < g_.node_size(); ++i) {
+      const onnx::NodeProto &p = g_.node(i);
+      Node n;
+      SI_RETURN_IF_ERROR(node_header(i, &n));
+      if (is_constant_node(n)) continue;
+      for (const std::string &name : p.input()) {
+        int id = name.empty() ? -1 : graph_.find_value(name);
+        if (!name.empty() && id < 0) {
+          return invalid_model(n.describe() + " reads " + quoted(name) +
+                               ", which is not a graph input, an initializer or any node's "
+                               "output");
+        }
+        n.inputs.push_back(id);
+      }
+      for (const std::string &name : p.output()) {
+        n.outputs.push_back(name.empty() ? -1 : graph_.find_value(name));
+      }
+      for (const onnx::AttributeProto &a : p.attribute()) {
+        Attribute attr;
+        bool kept = false;
+        SI_RETURN_IF_ERROR(attribute_from_proto(a, n.describe(), base_dir_, &kept, &attr));
+        if (kept) n.attrs[a.name()] = std::move(attr);
+      }
+      graph_.nodes.push_back(std::move(n));
+    }
+    return Status::ok();
+  }
+
+  Status add_outputs(const std::vector<onnx::ValueInfoProto> &declared) {
+    for (const onnx::ValueInfoProto &out : declared) {
+      int id = graph_.find_value(out.name());
+      if (id < 0) {
+        return invalid_model("graph output " + quoted(out.name()) +
+                             " is not a graph input, an initializer or any node's output");
+      }
+      ValueInfo info;
+      SI_RETURN_IF_ERROR(declared_value_info(out, "graph output", &info));
+      // A constant's tensor or an input's declaration already describes it.
+      bool is_input =
+          std::find(graph_.inputs.begin(), graph_.inputs.end(), id) != graph_.inputs.end();
+      if (!graph_.is_constant(id) && !is_input) graph_.values[size_t(id)] = std::move(info);
+      graph_.outputs.push_back(id);
+    }
+    return Status::ok();
+  }
+
+  const onnx::GraphProto &g_;
+  const OpsetMap &opsets_;
+  const std::string &base_dir_;
+  std::unordered_map<std::string, const onnx::ValueInfoProto *> inferred_;
+  Graph graph_;
+};
+
+}  // namespace
+
+Status convert_graph(const onnx::ModelProto &model,
+                     const std::vector<onnx::ValueInfoProto> &declared_outputs,
+                     const OpsetMap &opsets, const std::string &base_dir, Graph *out) {
+  return Converter(model.graph(), opsets, base_dir).run(declared_outputs, out);
+}
+
+}  // namespace si::onnx_import

@@ -1,0 +1,110 @@
+// Model-level validation: opset imports, onnx::checker, shape inference.
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <climits>
+#include <exception>
+#include <utility>
+
+#include "importers/onnx/internal.h"
+
+namespace si::onnx_import {
+
+namespace {
+
+using SavedLocations = std::vector<std::pair<std::string *, std::string>>;
+
+Status point_at_real_file(onnx::TensorProto *t, const std::string &label,
+                          const std::string &base_dir, SavedLocations *saved) {
+  if (t->data_location() != onnx::TensorProto::EXTERNAL) return Status::ok();
+  std::string real;
+  SI_RETURN_IF_ERROR(resolve_external_data(*t, label, base_dir, &real));
+  for (onnx::StringStringEntryProto &e : *t->mutable_external_data()) {
+    if (e.key() != "location") continue;
+    saved->emplace_back(e.mutable_value(), e.value());
+    *e.mutable_value() = real;
+  }
+  return Status::ok();
+}
+
+Status point_graph_at_real_files(onnx::GraphProto *g, const std::string &base_dir,
+                                 SavedLocations *saved) {
+  for (onnx::TensorProto &t : *g->mutable_initializer()) {
+    SI_RETURN_IF_ERROR(point_at_real_file(&t, "initializer \"" + t.name() + "\"", base_dir, saved));
+  }
+  for (onnx::NodeProto &node : *g->mutable_node()) {
+    for (onnx::AttributeProto &a : *node.mutable_attribute()) {
+      const std::string label = "attribute \"" + a.name() + "\" of node \"" + node.name() + "\"";
+      if (a.has_t()) SI_RETURN_IF_ERROR(point_at_real_file(a.mutable_t(), label, base_dir, saved));
+      for (onnx::TensorProto &t : *a.mutable_tensors()) {
+        SI_RETURN_IF_ERROR(point_at_real_file(&t, label, base_dir, saved));
+      }
+      if (a.has_g()) SI_RETURN_IF_ERROR(point_graph_at_real_files(a.mutable_g(), base_dir, saved));
+      for (onnx::GraphProto &sub : *a.mutable_graphs()) {
+        SI_RETURN_IF_ERROR(point_graph_at_real_files(&sub, base_dir, saved));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status check_opsets(const onnx::ModelProto &model, OpsetMap *out) {
+  const auto &known = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  out->clear();
+  for (const onnx::OperatorSetIdProto &imp : model.opset_import()) {
+    const std::string domain = imp.domain() == "ai.onnx" ? "" : imp.domain();
+    const std::string shown = domain.empty() ? "ai.onnx" : domain;
+    const int64_t v = imp.version();
+    if (out->count(domain) != 0) {
+      return invalid_model("opset_import lists domain " + shown + " more than once");
+    }
+    if (domain.empty() && (v < 1 || v > kMaxOnnxOpset)) {
+      return unsupported("ai.onnx opset " + std::to_string(v) + " is not supported (1 to " +
+                         std::to_string(kMaxOnnxOpset) + ")");
+    }
+    auto range = known.find(domain);
+    if (range != known.end() && (v < range->second.first || v > range->second.second)) {
+      return unsupported("domain " + shown + " opset " + std::to_string(v) +
+                         " is unknown (known: " + std::to_string(range->second.first) + " to " +
+                         std::to_string(range->second.second) + ")");
+    }
+    if (v < 1 || v > INT_MAX) {
+      return invalid_model("domain " + shown + " has invalid opset version " + std::to_string(v));
+    }
+    (*out)[domain] = int(v);
+  }
+  // IR versions 1 and 2 predate opset_import and mean ai.onnx opset 1.
+  if (model.opset_import_size() == 0 && model.ir_version() < 3) (*out)[""] = 1;
+  return Status::ok();
+}
+
+Status run_checker(onnx::ModelProto *model, const std::string &base_dir) {
+  // Given a ModelProto, libonnx 1.12's checker looks for external data
+  // relative to the process's working directory. Validate each location
+  // ourselves and point the checker at the resolved file while it runs.
+  SavedLocations saved;
+  Status s = point_graph_at_real_files(model->mutable_graph(), base_dir, &saved);
+  if (s.is_ok()) {
+    try {
+      onnx::checker::check_model(*model);
+    } catch (const std::exception &e) {
+      s = invalid_model(std::string("ONNX checker: ") + e.what());
+    }
+  }
+  for (auto &entry : saved) *entry.first = std::move(entry.second);
+  return s;
+}
+
+Status infer_shapes(onnx::ModelProto *model) {
+  try {
+    onnx::shape_inference::InferShapes(*model);
+  } catch (const std::exception &e) {
+    return invalid_model(std::string("ONNX shape inference: ") + e.what());
+  }
+  return Status::ok();
+}
+
+}  // namespace si::onnx_import

@@ -1,0 +1,116 @@
+// Entry points: read, parse, validate, convert; then hand over to Session.
+#include "importers/onnx/onnx_importer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <exception>
+#include <new>
+
+#include "importers/onnx/internal.h"
+
+namespace si {
+
+namespace {
+
+std::string folder_of(const std::string &path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status too_large(const std::string &origin, uint64_t size) {
+  return invalid_model(origin + ": model is " + std::to_string(size) +
+                       " bytes, above protobuf's 2 GiB limit for one message (store the "
+                       "weights as external data)");
+}
+
+Status read_model_file(const std::string &path, std::string *bytes) {
+  const std::string what = "model file \"" + path + "\"";
+  // O_NONBLOCK so that a fifo path fails below instead of hanging here.
+  onnx_import::FileDescriptor fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) return io_error("cannot open " + what + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0)
+    return io_error("cannot stat " + what + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return io_error(what + " is not a regular file");
+  if (uint64_t(st.st_size) > uint64_t(INT_MAX)) return too_large(path, uint64_t(st.st_size));
+  bytes->resize(size_t(st.st_size));
+  size_t done = 0;
+  while (done < bytes->size()) {
+    ssize_t r = read(fd.get(), &(*bytes)[done], bytes->size() - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return io_error("cannot read " + what + ": " + std::strerror(errno));
+    if (r == 0) break;
+    done += size_t(r);
+  }
+  bytes->resize(done);
+  return Status::ok();
+}
+
+Status import_parsed(onnx::ModelProto *model, const std::string &base_dir, Graph *out) {
+  onnx_import::OpsetMap opsets;
+  SI_RETURN_IF_ERROR(onnx_import::check_opsets(*model, &opsets));
+  SI_RETURN_IF_ERROR(onnx_import::run_checker(model, base_dir));
+  // Shape inference merges inferred types into graph outputs in place; the
+  // engine reports outputs as the file declares them.
+  const auto &outs = model->graph().output();
+  std::vector<onnx::ValueInfoProto> declared_outputs(outs.begin(), outs.end());
+  // In place rather than on a copy: the proto holds every weight, and
+  // inference only adds value_info.
+  SI_RETURN_IF_ERROR(onnx_import::infer_shapes(model));
+  return onnx_import::convert_graph(*model, declared_outputs, opsets, base_dir, out);
+}
+
+Status import_model(const void *data, size_t size, const std::string &base_dir,
+                    const std::string &origin, Graph *out) {
+  if (size > size_t(INT_MAX)) return too_large(origin, size);
+  Status s;
+  try {
+    onnx::ModelProto model;
+    if (size == 0 || !model.ParseFromArray(data, int(size)) || !model.has_graph() ||
+        !model.has_ir_version()) {
+      return invalid_model(origin + ": not a valid ONNX model");
+    }
+    s = import_parsed(&model, base_dir, out);
+  } catch (const std::bad_alloc &) {
+    s = out_of_memory("out of memory while importing the model");
+  } catch (const std::exception &e) {
+    s = internal_error(std::string("unexpected error while importing the model: ") + e.what());
+  }
+  if (!s.is_ok()) return Status(s.code(), origin + ": " + s.message());
+  return Status::ok();
+}
+
+}  // namespace
+
+Status import_onnx_file(const std::string &path, Graph *out) {
+  std::string bytes;
+  SI_RETURN_IF_ERROR(read_model_file(path, &bytes));
+  return import_model(bytes.data(), bytes.size(), folder_of(path), path, out);
+}
+
+Status import_onnx_bytes(const void *data, size_t size, const std::string &base_dir, Graph *out) {
+  if (data == nullptr && size > 0) return invalid_argument("model bytes are NULL");
+  return import_model(data, size, base_dir, "ONNX model in memory", out);
+}
+
+Status load_session_file(const std::string &path, const SessionOptions &options,
+                         std::unique_ptr<Session> *out) {
+  Graph graph;
+  SI_RETURN_IF_ERROR(import_onnx_file(path, &graph));
+  return Session::create(std::move(graph), options, out);
+}
+
+Status load_session_bytes(const void *data, size_t size, const SessionOptions &options,
+                          std::unique_ptr<Session> *out) {
+  Graph graph;
+  SI_RETURN_IF_ERROR(import_onnx_bytes(data, size, "", &graph));
+  return Session::create(std::move(graph), options, out);
+}
+
+}  // namespace si

@@ -1,0 +1,71 @@
+// ValueInfoProto -> ValueInfo: declared graph inputs/outputs strictly,
+// shape-inference results leniently.
+#include "importers/onnx/internal.h"
+
+namespace si::onnx_import {
+
+namespace {
+
+const char *type_kind(const onnx::TypeProto &t) {
+  switch (t.value_case()) {
+    case onnx::TypeProto::kTensorType:
+      return "tensor";
+    case onnx::TypeProto::kSequenceType:
+      return "sequence";
+    case onnx::TypeProto::kMapType:
+      return "map";
+    case onnx::TypeProto::kOptionalType:
+      return "optional";
+    case onnx::TypeProto::kSparseTensorType:
+      return "sparse tensor";
+    default:
+      return "value without a type";
+  }
+}
+
+Dim dim_from_proto(const onnx::TensorShapeProto::Dimension &d) {
+  Dim dim;
+  if (d.has_dim_value()) dim.size = d.dim_value();
+  if (d.has_dim_param()) dim.param = d.dim_param();
+  return dim;
+}
+
+}  // namespace
+
+Status declared_value_info(const onnx::ValueInfoProto &proto, const std::string &what,
+                           ValueInfo *out) {
+  const std::string label = what + " \"" + proto.name() + "\"";
+  out->name = proto.name();
+  if (proto.type().value_case() != onnx::TypeProto::kTensorType) {
+    return unsupported(label + " is a " + type_kind(proto.type()) + "; only tensors are supported");
+  }
+  const onnx::TypeProto::Tensor &tt = proto.type().tensor_type();
+  SI_RETURN_IF_ERROR(dtype_for(tt.elem_type(), label, &out->dtype));
+  out->has_shape = tt.has_shape();
+  out->dims.clear();
+  for (const auto &d : tt.shape().dim()) {
+    Dim dim = dim_from_proto(d);
+    if (d.has_dim_value() && d.dim_value() < 0) {
+      return invalid_model(label + " declares negative dimension " + std::to_string(d.dim_value()));
+    }
+    out->dims.push_back(std::move(dim));
+  }
+  return Status::ok();
+}
+
+void merge_inferred_value_info(const onnx::ValueInfoProto &proto, ValueInfo *out) {
+  if (proto.type().value_case() != onnx::TypeProto::kTensorType) return;
+  const onnx::TypeProto::Tensor &tt = proto.type().tensor_type();
+  DType dtype = DType::kUndefined;
+  if (dtype_from_onnx(tt.elem_type(), &dtype)) out->dtype = dtype;
+  if (!tt.has_shape()) return;
+  out->has_shape = true;
+  out->dims.clear();
+  for (const auto &d : tt.shape().dim()) {
+    Dim dim = dim_from_proto(d);
+    if (dim.size < -1) dim.size = -1;
+    out->dims.push_back(std::move(dim));
+  }
+}
+
+}  // namespace si::onnx_import
