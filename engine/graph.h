@@ -16,6 +16,10 @@ namespace si {
 constexpr const char *kOnnxDomain = "";                    // ai.onnx, stored as the empty string
 constexpr const char *kEngineDomain = "com.sparse_infer";  // ops the passes create
 
+// Attributes the sparsity pass sets (engine-internal; never read from files).
+constexpr const char *kEmitActiveSetAttr = "si.emit_active_set";  // producer: attach ActiveSet
+constexpr const char *kSparseInputAttr = "si.sparse_input";       // consumer: expect one
+
 // A dimension as the model declares it: a size, or unknown (-1) with an
 // optional symbolic name (ONNX dim_param, e.g. "batch").
 struct Dim {

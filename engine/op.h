@@ -32,9 +32,18 @@ struct LoadContext {
   }
 };
 
+// What a consumer matmul reports about one call when profiling is on.
+struct MatmulProfile {
+  double density = -1;             // active fraction of the input; -1 if not measured
+  const char *path = "dense";      // "dense", "sparse"
+  int64_t weight_bytes_read = 0;   // bytes of weights the chosen path read
+  int64_t weight_bytes_dense = 0;  // bytes a dense kernel reads for the same call
+};
+
 struct RunContext {
   int threads = 1;
   ExecMode mode = ExecMode::kAuto;
+  MatmulProfile *profile = nullptr;  // non-null only while profiling this step
 };
 
 struct OutputDesc {

@@ -2,7 +2,10 @@
 
 #include <omp.h>
 
+#include <chrono>
 #include <map>
+
+#include "engine/active_set.h"
 
 #include "engine/ops/registry.h"
 #include "engine/passes/passes.h"
@@ -21,6 +24,8 @@ std::string list_unsupported(const Graph &graph) {
   }
   return msg;
 }
+
+}  // namespace
 
 // Buffers released during one call, kept for the values made later in it.
 class BufferPool {
@@ -46,6 +51,8 @@ class BufferPool {
  private:
   std::multimap<size_t, Tensor> free_;
 };
+
+namespace {
 
 std::string dims_str(const ValueInfo &info) {
   std::string s = "[";
@@ -85,6 +92,7 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
     SI_RETURN_IF_ERROR(optimize_graph(&graph, s->options_));
     SI_RETURN_IF_ERROR(topological_order(graph, &order));
   }
+  if (s->options_.mode != ExecMode::kDense) mark_sparsity(&graph);
   s->graph_ = std::move(graph);
   const Graph &g = s->graph_;
 
@@ -94,6 +102,10 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
     step.node = order[pos];
     SI_RETURN_IF_ERROR(create_kernel(g, g.nodes[step.node], s->options_, &step.kernel));
     step.release_after = std::move(release[pos]);
+    const Node &node = g.nodes[step.node];
+    step.emit_active_set = node.attr_int(kEmitActiveSetAttr, 0) != 0;
+    const OpRegistration *reg = find_op(node.domain, node.op_type, node.opset);
+    step.consumer = reg != nullptr && reg->role == SparseRole::kConsumer;
     s->steps_.push_back(std::move(step));
   }
   for (int v : g.inputs) s->input_infos_.push_back(g.values[size_t(v)]);
@@ -123,7 +135,8 @@ Status Session::check_input(size_t i, const Tensor &t) const {
   return Status::ok();
 }
 
-Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outputs) const {
+Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outputs,
+                    RunProfile *profile) const {
   const Graph &g = graph_;
   if (inputs.size() != g.inputs.size()) {
     return invalid_argument("model takes " + std::to_string(g.inputs.size()) + " inputs, got " +
@@ -143,41 +156,29 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
   for (size_t i = 0; i < inputs.size(); ++i) value[size_t(g.inputs[i])] = &inputs[i];
 
   BufferPool pool;
-  std::vector<const Tensor *> in;
-  std::vector<Tensor *> out;
-  std::vector<OutputDesc> descs;
+  if (profile != nullptr) profile->steps.clear();
   for (const Step &step : steps_) {
+    if (profile == nullptr) {
+      SI_RETURN_IF_ERROR(run_step(step, value, slots, pool, ctx));
+      continue;
+    }
     const Node &node = g.nodes[step.node];
-    in.clear();
-    for (int v : node.inputs) in.push_back(v >= 0 ? value[size_t(v)] : nullptr);
-    descs.clear();
-    Status s = step.kernel->reshape(in, &descs);
-    if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
-    if (descs.size() != node.outputs.size()) {
-      return internal_error(node.describe() + ": kernel described " + std::to_string(descs.size()) +
-                            " outputs, node has " + std::to_string(node.outputs.size()));
+    StepRecord rec;
+    rec.op_type = node.op_type;
+    rec.name = node.name;
+    rec.consumer = step.consumer;
+    ctx.profile = &rec.matmul;
+    auto t0 = std::chrono::steady_clock::now();
+    Status s = run_step(step, value, slots, pool, ctx);
+    auto t1 = std::chrono::steady_clock::now();
+    ctx.profile = nullptr;
+    SI_RETURN_IF_ERROR(s);
+    rec.time_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
+    if (!node.outputs.empty() && node.outputs[0] >= 0 &&
+        value[size_t(node.outputs[0])] != nullptr) {
+      rec.output_shape = value[size_t(node.outputs[0])]->shape();
     }
-    std::vector<Tensor> scratch(descs.size());  // for omitted optional outputs
-    out.clear();
-    for (size_t i = 0; i < descs.size(); ++i) {
-      int v = node.outputs[i];
-      Tensor &t = v >= 0 ? slots[size_t(v)] : scratch[i];
-      if (descs[i].alias_input >= 0) {
-        t = in[size_t(descs[i].alias_input)]->view(descs[i].shape);
-      } else {
-        s = pool.take(descs[i].dtype, descs[i].shape, &t);
-        if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
-      }
-      if (v >= 0) value[size_t(v)] = &t;
-      out.push_back(&t);
-    }
-    s = step.kernel->run(in, out, ctx);
-    if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
-    for (int v : step.release_after) {
-      pool.give(std::move(slots[size_t(v)]));
-      slots[size_t(v)] = Tensor();
-      value[size_t(v)] = nullptr;
-    }
+    profile->steps.push_back(std::move(rec));
   }
 
   outputs->assign(g.outputs.size(), Tensor());
@@ -186,6 +187,47 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
     if (t == nullptr)
       return internal_error("output \"" + output_infos_[i].name + "\" was not computed");
     (*outputs)[i] = *t;
+  }
+  return Status::ok();
+}
+
+Status Session::run_step(const Step &step, std::vector<const Tensor *> &value,
+                         std::vector<Tensor> &slots, BufferPool &pool, RunContext &ctx) const {
+  const Node &node = graph_.nodes[step.node];
+  std::vector<const Tensor *> in;
+  in.reserve(node.inputs.size());
+  for (int v : node.inputs) in.push_back(v >= 0 ? value[size_t(v)] : nullptr);
+  std::vector<OutputDesc> descs;
+  Status s = step.kernel->reshape(in, &descs);
+  if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
+  if (descs.size() != node.outputs.size()) {
+    return internal_error(node.describe() + ": kernel described " + std::to_string(descs.size()) +
+                          " outputs, node has " + std::to_string(node.outputs.size()));
+  }
+  std::vector<Tensor> scratch(descs.size());  // for omitted optional outputs
+  std::vector<Tensor *> out;
+  out.reserve(descs.size());
+  for (size_t i = 0; i < descs.size(); ++i) {
+    int v = node.outputs[i];
+    Tensor &t = v >= 0 ? slots[size_t(v)] : scratch[i];
+    if (descs[i].alias_input >= 0) {
+      t = in[size_t(descs[i].alias_input)]->view(descs[i].shape);
+    } else {
+      s = pool.take(descs[i].dtype, descs[i].shape, &t);
+      if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
+    }
+    if (v >= 0) value[size_t(v)] = &t;
+    out.push_back(&t);
+  }
+  s = step.kernel->run(in, out, ctx);
+  if (s.is_ok() && step.emit_active_set && !out.empty() && !out[0]->active_set()) {
+    s = attach_active_set(out[0]);
+  }
+  if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());
+  for (int v : step.release_after) {
+    pool.give(std::move(slots[size_t(v)]));
+    slots[size_t(v)] = Tensor();
+    value[size_t(v)] = nullptr;
   }
   return Status::ok();
 }

@@ -15,6 +15,20 @@
 
 namespace si {
 
+// One executed node, as --profile and --trace show it.
+struct StepRecord {
+  std::string op_type;
+  std::string name;
+  Shape output_shape;  // first output
+  double time_us = 0;
+  bool consumer = false;  // a matmul that may take the sparse path
+  MatmulProfile matmul;   // meaningful when consumer
+};
+
+struct RunProfile {
+  std::vector<StepRecord> steps;  // in execution order
+};
+
 class Session {
  public:
   // Takes the graph, runs the passes (when options.optimize), creates every
@@ -28,7 +42,9 @@ class Session {
   // inputs[i] feeds model input i; dtype and shape are checked against the
   // model (dynamic dims accept any size). outputs is resized to the model's
   // output count and filled with fresh tensors.
-  Status run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outputs) const;
+  // With `profile`, each step is timed and described (slower: use for --profile).
+  Status run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outputs,
+             RunProfile *profile = nullptr) const;
 
   // op type -> node count after optimisation (for --info).
   std::map<std::string, int> op_histogram() const;
@@ -43,7 +59,12 @@ class Session {
     size_t node;  // index into graph_.nodes
     std::unique_ptr<OpKernel> kernel;
     std::vector<int> release_after;  // values whose last use is this step
+    bool emit_active_set = false;    // attach an ActiveSet to output 0
+    bool consumer = false;
   };
+
+  Status run_step(const Step &step, std::vector<const Tensor *> &value, std::vector<Tensor> &slots,
+                  class BufferPool &pool, RunContext &ctx) const;
 
   Status check_input(size_t i, const Tensor &t) const;
 

@@ -131,6 +131,7 @@ Tensor Tensor::borrow(DType dtype, Shape shape, void *data) {
 
 Tensor Tensor::view(Shape shape) const {
   Tensor t = *this;
+  if (shape.empty() || shape_.empty() || shape.back() != shape_.back()) t.active_.reset();
   t.numel_ = si::numel(shape);
   t.shape_ = std::move(shape);
   return t;
@@ -138,6 +139,7 @@ Tensor Tensor::view(Shape shape) const {
 
 Tensor Tensor::recycle(DType dtype, Shape shape) const {
   Tensor t = *this;
+  t.active_.reset();
   t.dtype_ = dtype;
   t.numel_ = si::numel(shape);
   t.shape_ = std::move(shape);

@@ -12,6 +12,8 @@
 
 namespace si {
 
+struct ActiveSet;
+
 // ONNX TensorProto.DataType numbering, so values cross the C API unchanged.
 enum class DType : int32_t {
   kUndefined = 0,
@@ -47,6 +49,7 @@ class Tensor {
   // Wraps memory the caller owns and keeps alive while the Tensor is used.
   static Tensor borrow(DType dtype, Shape shape, void *data);
   // Same storage, new shape with the same element count (Reshape, Flatten).
+  // Keeps the active set only if the last dimension is unchanged.
   Tensor view(Shape shape) const;
   // Sole owner of its storage: safe to recycle for another value.
   bool owns_storage_exclusively() const { return storage_ && storage_.use_count() == 1; }
@@ -63,6 +66,10 @@ class Tensor {
   size_t size_bytes() const { return static_cast<size_t>(numel_) * dtype_size(dtype_); }
   bool empty() const { return dtype_ == DType::kUndefined; }
 
+  // Non-zero indices per row, attached by a sparsity producer (may be null).
+  const ActiveSet *active_set() const { return active_.get(); }
+  void set_active_set(std::shared_ptr<const ActiveSet> a) { active_ = std::move(a); }
+
   void *raw() const { return data_; }
   template <typename T>
   T *data() const {
@@ -76,6 +83,7 @@ class Tensor {
   size_t capacity_ = 0;  // bytes owned in storage_ (0 when borrowed)
   std::shared_ptr<void> storage_;
   void *data_ = nullptr;
+  std::shared_ptr<const ActiveSet> active_;
 };
 
 }  // namespace si

@@ -14,6 +14,19 @@ Status fold_constants(Graph *graph, const SessionOptions &options);
 // Drops nodes none of whose outputs reach a graph output.
 void remove_dead_nodes(Graph *graph);
 
+// Folds the epilogue of a MatMul/Gemm with a constant 2-D weight into one
+// FusedGemm (com.sparse_infer) that keeps the matmul's node name:
+// MatMul -> [Add(constant row vector)] -> [Relu] and Gemm(transA=0, constant
+// row-vector C, beta folded into it) -> Relu. Each absorbed intermediate must
+// have exactly one reader and must not be a graph output.
+Status fuse_matmul_epilogues(Graph *graph);
+
+// Links sparsity producers to consumer matmuls: a MatMul/Gemm/FusedGemm
+// with a constant 2-D weight whose input comes from a producer (Relu, Clip,
+// ThresholdedRelu, a fused matmul+Relu), directly or through views that keep
+// the last axis, gets kSparseInputAttr; the producer gets kEmitActiveSetAttr.
+void mark_sparsity(Graph *graph);
+
 Status optimize_graph(Graph *graph, const SessionOptions &options);
 
 }  // namespace si

@@ -1,0 +1,224 @@
+#include "kernels/dense/dnnl_matmul.h"
+
+#include <algorithm>
+#include <cassert>
+#include <mutex>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace si {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+// Distinct batch sizes kept compiled per layer. Past it the cache starts over;
+// oneDNN's own primitive cache makes re-creating a recent shape cheap.
+constexpr size_t kMaxCachedShapes = 64;
+
+const dnnl::engine &cpu_engine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+std::string dnnl_message(const dnnl::error &e) {
+  return std::string("oneDNN: ") + e.what() + " (status " + std::to_string(int(e.status)) + ")";
+}
+
+}  // namespace
+
+struct DnnlPackedMatmul::Impl {
+  // One compiled primitive; `rows` is how many rows of `a` one execute covers
+  // (the call's M, or 1 when M rejected the pinned weights layout).
+  struct Prim {
+    dnnl::matmul primitive;
+    dnnl::memory::desc scratchpad_md;
+    int64_t rows = 0;
+    std::string impl;
+  };
+
+  int64_t k = 0;
+  int64_t n = 0;
+  bool relu = false;
+  std::vector<float> bias;  // empty: no bias
+  dnnl::memory::desc weights_md;
+  dnnl::memory weights;  // the only copy of the weights, in weights_md's layout
+  dnnl::memory bias_mem;
+  std::shared_ptr<const Prim> m1;
+
+  mutable std::mutex mu;
+  mutable std::unordered_map<int64_t, std::shared_ptr<const Prim>> cache;
+
+  dnnl::matmul::primitive_desc make_pd(int64_t m, const dnnl::memory::desc &w_md) const {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (relu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    const dnnl::memory::desc src_md({m, k}, dt::f32, tag::ab);
+    const dnnl::memory::desc dst_md({m, n}, dt::f32, tag::ab);
+    if (bias.empty()) {
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, dst_md), attr,
+                                          cpu_engine());
+    }
+    const dnnl::memory::desc bias_md({1, n}, dt::f32, tag::ab);
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, bias_md, dst_md), attr,
+                                        cpu_engine());
+  }
+
+  static std::shared_ptr<const Prim> compile(const dnnl::matmul::primitive_desc &pd, int64_t m) {
+    auto p = std::make_shared<Prim>();
+    p->primitive = dnnl::matmul(pd);
+    p->scratchpad_md = pd.scratchpad_desc();
+    p->rows = m;
+    p->impl = pd.impl_info_str();
+    return p;
+  }
+
+  // Throws dnnl::error when oneDNN fails for a reason other than the layout.
+  std::shared_ptr<const Prim> primitive_for(int64_t m) const {
+    if (m == 1) return m1;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = cache.find(m);
+      if (it != cache.end()) return it->second;
+    }
+    // Compiled outside the lock so one slow creation does not stall every
+    // thread; a concurrent duplicate is harmless and the first insert wins.
+    std::shared_ptr<const Prim> p;
+    try {
+      p = compile(make_pd(m, weights_md), m);
+    } catch (const dnnl::error &e) {
+      if (e.status != dnnl_unimplemented) throw;
+      p = m1;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    if (cache.size() >= kMaxCachedShapes) cache.clear();
+    return cache.emplace(m, std::move(p)).first->second;
+  }
+
+  // k == 0: the product is empty, the result is the epilogue of zero.
+  void fill_epilogue_only(int64_t m, float *c) const {
+    for (int64_t i = 0; i < m; ++i) {
+      float *row = c + i * n;
+      for (int64_t j = 0; j < n; ++j) {
+        const float v = bias.empty() ? 0.f : bias[size_t(j)];
+        row[j] = relu ? std::max(v, 0.f) : v;
+      }
+    }
+  }
+};
+
+DnnlPackedMatmul::DnnlPackedMatmul(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DnnlPackedMatmul::~DnnlPackedMatmul() = default;
+
+int64_t DnnlPackedMatmul::k() const {
+  return impl_->k;
+}
+int64_t DnnlPackedMatmul::n() const {
+  return impl_->n;
+}
+
+size_t DnnlPackedMatmul::packed_bytes() const {
+  return impl_->weights ? impl_->weights_md.get_size() : 0;
+}
+
+std::string DnnlPackedMatmul::impl_name() const {
+  return impl_->m1 ? impl_->m1->impl : "none";
+}
+
+std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create(const DnnlMatmulParams &params,
+                                                           const float *weights,
+                                                           std::string *error) {
+  assert(params.k >= 0 && params.n >= 0);
+  assert(weights != nullptr || params.k * params.n == 0);
+  auto impl = std::make_unique<Impl>();
+  impl->k = params.k;
+  impl->n = params.n;
+  impl->relu = params.relu;
+  try {
+    if (params.bias != nullptr) impl->bias.assign(params.bias, params.bias + params.n);
+    if (params.k == 0 || params.n == 0) {
+      return std::unique_ptr<DnnlPackedMatmul>(new DnnlPackedMatmul(std::move(impl)));
+    }
+    const dnnl::engine &eng = cpu_engine();
+    const dnnl::memory::desc plain_md({params.k, params.n}, dt::f32, tag::ab);
+    if (params.prepack) {
+      const dnnl::memory::desc any_md({params.k, params.n}, dt::f32, tag::any);
+      impl->weights_md = impl->make_pd(1, any_md).weights_desc();
+    } else {
+      impl->weights_md = plain_md;
+    }
+    const dnnl::memory::desc user_md({params.k, params.n}, dt::f32,
+                                     params.trans_b ? tag::ba : tag::ab);
+    dnnl::memory user(user_md, eng, const_cast<float *>(weights));
+    impl->weights = dnnl::memory(impl->weights_md, eng);
+    dnnl::primitive_attr reorder_attr;
+    if (params.alpha != 1.f) reorder_attr.set_output_scales(0, {params.alpha});
+    dnnl::reorder::primitive_desc reorder_pd(eng, user_md, eng, impl->weights_md, reorder_attr);
+    dnnl::stream stream(eng);
+    dnnl::reorder(reorder_pd).execute(stream, user, impl->weights);
+    stream.wait();
+    if (!impl->bias.empty()) {
+      impl->bias_mem =
+          dnnl::memory(dnnl::memory::desc({1, params.n}, dt::f32, tag::ab), eng, impl->bias.data());
+    }
+    impl->m1 = Impl::compile(impl->make_pd(1, impl->weights_md), 1);
+  } catch (const dnnl::error &e) {
+    *error = dnnl_message(e) + " packing weights [" + std::to_string(params.k) + "," +
+             std::to_string(params.n) + "]";
+    return nullptr;
+  } catch (const std::bad_alloc &) {
+    *error = "out of memory packing weights [" + std::to_string(params.k) + "," +
+             std::to_string(params.n) + "]";
+    return nullptr;
+  }
+  return std::unique_ptr<DnnlPackedMatmul>(new DnnlPackedMatmul(std::move(impl)));
+}
+
+bool DnnlPackedMatmul::run(const float *a, int64_t m, float *c, std::string *error) const {
+  assert(m >= 0);
+  const Impl &im = *impl_;
+  if (m == 0 || im.n == 0) return true;
+  if (im.k == 0) {
+    im.fill_epilogue_only(m, c);
+    return true;
+  }
+  try {
+    std::shared_ptr<const Impl::Prim> p = im.primitive_for(m);
+    const dnnl::engine &eng = cpu_engine();
+    dnnl::stream stream(eng);
+    dnnl::memory scratch(p->scratchpad_md, eng);
+    const dnnl::memory::desc src_md({p->rows, im.k}, dt::f32, tag::ab);
+    const dnnl::memory::desc dst_md({p->rows, im.n}, dt::f32, tag::ab);
+    dnnl::memory src(src_md, eng, DNNL_MEMORY_NONE);
+    dnnl::memory dst(dst_md, eng, DNNL_MEMORY_NONE);
+    std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src},
+                                                  {DNNL_ARG_WEIGHTS, im.weights},
+                                                  {DNNL_ARG_DST, dst},
+                                                  {DNNL_ARG_SCRATCHPAD, scratch}};
+    if (!im.bias.empty()) args.emplace(DNNL_ARG_BIAS, im.bias_mem);
+    for (int64_t r = 0; r < m; r += p->rows) {
+      src.set_data_handle(const_cast<float *>(a + r * im.k));
+      dst.set_data_handle(c + r * im.n);
+      p->primitive.execute(stream, args);
+    }
+    stream.wait();
+  } catch (const dnnl::error &e) {
+    *error = dnnl_message(e) + " running matmul [" + std::to_string(m) + "," +
+             std::to_string(im.k) + "]x[" + std::to_string(im.k) + "," + std::to_string(im.n) + "]";
+    return false;
+  } catch (const std::bad_alloc &) {
+    *error = "out of memory running matmul";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace si

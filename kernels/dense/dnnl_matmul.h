@@ -1,0 +1,64 @@
+// The one place that wraps oneDNN for dense matrix products with constant
+// weights: y[m,n] = act(a[m,k] * (alpha * W)[k,n] + bias[n]).
+//
+// W is reordered ONCE, at create, into the blocked layout oneDNN's matmul
+// picks for it (format_tag::any); the plain copy is not kept. Plain row-major
+// weights run at about a quarter of the bandwidth at batch 1, so every dense
+// consumer goes through here.
+//
+// M (rows of a) varies per call. Primitives are created lazily per M, with
+// the weights descriptor pinned to the layout chosen at M=1 (oneDNN 2.6's
+// brgemm matmul picks the layout from N and K only, so every M accepts it).
+// Should some M reject the pinned layout, that call runs the M=1 primitive
+// row by row: slower, still exact, and no second weight copy.
+//
+// Threading: run() is const and safe to call from many threads at once: each
+// call has its own dnnl::stream and scratchpad (scratchpad_mode::user). It
+// uses the calling thread's OpenMP team size (omp_set_num_threads).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace si {
+
+struct DnnlMatmulParams {
+  int64_t k = 0;
+  int64_t n = 0;
+  bool trans_b = false;         // weights stored [n,k] row-major (nn.Linear) instead of [k,n]
+  float alpha = 1.f;            // folded into the packed weights
+  const float *bias = nullptr;  // n values added to every row, or nullptr (copied at create)
+  bool relu = false;            // max(0, .) as a post-op of the same primitive
+  // false keeps the weights plain row-major (format_tag::ab) instead of
+  // letting oneDNN choose: only to measure what packing buys (benchmarks).
+  bool prepack = true;
+};
+
+class DnnlPackedMatmul {
+ public:
+  // Packs `weights` (see DnnlMatmulParams::trans_b for its layout). Returns
+  // nullptr and sets *error when oneDNN rejects the problem or runs out of memory.
+  static std::unique_ptr<DnnlPackedMatmul> create(const DnnlMatmulParams &params,
+                                                  const float *weights, std::string *error);
+  ~DnnlPackedMatmul();
+
+  // c[m,n] (row-major) from a[m,k] (row-major). m may differ between calls.
+  // Returns false and sets *error if oneDNN fails.
+  bool run(const float *a, int64_t m, float *c, std::string *error) const;
+
+  int64_t k() const;
+  int64_t n() const;
+  size_t packed_bytes() const;  // size of the packed weights held
+  // oneDNN implementation name, e.g. "brg:avx512_core" (for logs and benches).
+  std::string impl_name() const;
+
+  struct Impl;
+
+ private:
+  explicit DnnlPackedMatmul(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace si
