@@ -6,6 +6,10 @@
 namespace si {
 
 // elementwise.cc
+Status create_add(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sub(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_mul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_div(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // activation.cc
 

@@ -11,6 +11,10 @@ constexpr int kMaxOpset = 17;
 const std::vector<OpRegistration> &op_table() {
   static const std::vector<OpRegistration> table = {
       // {domain, op_type, since, until, factory, sparse role}
+      {"", "Add", 1, kMaxOpset, create_add, SparseRole::kNone},
+      {"", "Sub", 1, kMaxOpset, create_sub, SparseRole::kNone},
+      {"", "Mul", 1, kMaxOpset, create_mul, SparseRole::kNone},
+      {"", "Div", 1, kMaxOpset, create_div, SparseRole::kNone},
   };
   return table;
 }
