@@ -12,6 +12,14 @@ Status create_mul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_div(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // activation.cc
+Status create_relu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_leaky_relu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_thresholded_relu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_clip(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sigmoid(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_tanh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_log_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // matmul.cc
 

@@ -15,6 +15,15 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Sub", 1, kMaxOpset, create_sub, SparseRole::kNone},
       {"", "Mul", 1, kMaxOpset, create_mul, SparseRole::kNone},
       {"", "Div", 1, kMaxOpset, create_div, SparseRole::kNone},
+      {"", "Relu", 1, kMaxOpset, create_relu, SparseRole::kProducer},
+      {"", "LeakyRelu", 1, kMaxOpset, create_leaky_relu, SparseRole::kNone},
+      {"", "ThresholdedRelu", 10, kMaxOpset, create_thresholded_relu, SparseRole::kProducer},
+      // Sparse by construction when min is 0 (ReLU6); other bounds just give a dense active set.
+      {"", "Clip", 1, kMaxOpset, create_clip, SparseRole::kProducer},
+      {"", "Sigmoid", 1, kMaxOpset, create_sigmoid, SparseRole::kNone},
+      {"", "Tanh", 1, kMaxOpset, create_tanh, SparseRole::kNone},
+      {"", "Softmax", 1, kMaxOpset, create_softmax, SparseRole::kNone},
+      {"", "LogSoftmax", 1, kMaxOpset, create_log_softmax, SparseRole::kNone},
   };
   return table;
 }
