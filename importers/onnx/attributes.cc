@@ -7,19 +7,6 @@ namespace si::onnx_import {
 
 namespace {
 
-// IR version 1 files may leave `type` unset; the filled field tells it.
-int legacy_type(const onnx::AttributeProto &a) {
-  if (a.has_f()) return onnx::AttributeProto::FLOAT;
-  if (a.has_i()) return onnx::AttributeProto::INT;
-  if (a.has_s()) return onnx::AttributeProto::STRING;
-  if (a.has_t()) return onnx::AttributeProto::TENSOR;
-  if (a.has_g()) return onnx::AttributeProto::GRAPH;
-  if (a.floats_size() > 0) return onnx::AttributeProto::FLOATS;
-  if (a.ints_size() > 0) return onnx::AttributeProto::INTS;
-  if (a.strings_size() > 0) return onnx::AttributeProto::STRINGS;
-  return onnx::AttributeProto::UNDEFINED;
-}
-
 template <typename T>
 Status vector_tensor(DType dtype, const Shape &shape, const T *values, size_t count, Tensor *out) {
   SI_RETURN_IF_ERROR(Tensor::allocate(dtype, shape, out));
@@ -31,9 +18,8 @@ Status vector_tensor(DType dtype, const Shape &shape, const T *values, size_t co
 
 Status attribute_from_proto(const onnx::AttributeProto &a, const std::string &node_desc,
                             const std::string &base_dir, bool *kept, Attribute *out) {
-  int type = a.type() != onnx::AttributeProto::UNDEFINED ? int(a.type()) : legacy_type(a);
   *kept = true;
-  switch (type) {
+  switch (a.type()) {
     case onnx::AttributeProto::FLOAT:
       out->kind = Attribute::Kind::kFloat;
       out->f = a.f();

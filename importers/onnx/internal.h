@@ -77,7 +77,7 @@ Status check_opsets(const onnx::ModelProto &model, OpsetMap *out);
 // onnx::checker::check_model with external data validated by us first.
 Status run_checker(onnx::ModelProto *model, const std::string &base_dir);
 // Adds inferred value_info to the model's graph (in place).
-Status infer_shapes(onnx::ModelProto *model);
+Status infer_shapes(const OpsetMap &opsets, onnx::ModelProto *model);
 
 // --- graph_convert.cc ---
 // `declared_outputs`: the graph outputs as the file declares them, taken

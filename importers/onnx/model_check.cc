@@ -98,7 +98,14 @@ Status run_checker(onnx::ModelProto *model, const std::string &base_dir) {
   return s;
 }
 
-Status infer_shapes(onnx::ModelProto *model) {
+Status infer_shapes(const OpsetMap &opsets, onnx::ModelProto *model) {
+  // Inference looks schemas up through opset_import only, which IR versions
+  // 1-2 leave out.
+  if (model->opset_import_size() == 0 && opsets.count("") != 0) {
+    onnx::OperatorSetIdProto *op = model->add_opset_import();
+    op->set_domain("");
+    op->set_version(opsets.at(""));
+  }
   try {
     onnx::shape_inference::InferShapes(*model);
   } catch (const std::exception &e) {

@@ -62,7 +62,7 @@ Status import_parsed(onnx::ModelProto *model, const std::string &base_dir, Graph
   std::vector<onnx::ValueInfoProto> declared_outputs(outs.begin(), outs.end());
   // In place rather than on a copy: the proto holds every weight, and
   // inference only adds value_info.
-  SI_RETURN_IF_ERROR(onnx_import::infer_shapes(model));
+  SI_RETURN_IF_ERROR(onnx_import::infer_shapes(opsets, model));
   return onnx_import::convert_graph(*model, declared_outputs, opsets, base_dir, out);
 }
 

@@ -9,17 +9,17 @@ namespace {
 const char *type_kind(const onnx::TypeProto &t) {
   switch (t.value_case()) {
     case onnx::TypeProto::kTensorType:
-      return "tensor";
+      return "a tensor";
     case onnx::TypeProto::kSequenceType:
-      return "sequence";
+      return "a sequence";
     case onnx::TypeProto::kMapType:
-      return "map";
+      return "a map";
     case onnx::TypeProto::kOptionalType:
-      return "optional";
+      return "an optional";
     case onnx::TypeProto::kSparseTensorType:
-      return "sparse tensor";
+      return "a sparse tensor";
     default:
-      return "value without a type";
+      return "a value without a type";
   }
 }
 
@@ -37,7 +37,7 @@ Status declared_value_info(const onnx::ValueInfoProto &proto, const std::string 
   const std::string label = what + " \"" + proto.name() + "\"";
   out->name = proto.name();
   if (proto.type().value_case() != onnx::TypeProto::kTensorType) {
-    return unsupported(label + " is a " + type_kind(proto.type()) + "; only tensors are supported");
+    return unsupported(label + " is " + type_kind(proto.type()) + "; only tensors are supported");
   }
   const onnx::TypeProto::Tensor &tt = proto.type().tensor_type();
   SI_RETURN_IF_ERROR(dtype_for(tt.elem_type(), label, &out->dtype));
