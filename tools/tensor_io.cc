@@ -407,7 +407,8 @@ Status check_matches(const Tensor &tensor, const ValueInfo &info, const std::str
 }
 
 Status read_file(const std::string &path, std::string *bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must fail the regular-file check below, not wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return io_error(path + ": cannot open: " + errno_str());
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -1,0 +1,42 @@
+// Command line of sparse-infer: what the user asked for, and the exit codes
+// every failure maps to.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/options.h"
+
+namespace si::cli {
+
+enum ExitCode {
+  kExitOk = 0,
+  kExitUsage = 1,     // bad command line, or an -o path that cannot be written
+  kExitModel = 2,     // the model could not be loaded (invalid or unsupported)
+  kExitInput = 3,     // an input could not be used (missing, wrong size/dtype/shape/count)
+  kExitInternal = 4,  // a bug or resource exhaustion
+};
+
+struct Options {
+  bool help = false;
+  bool version = false;
+  std::string model;
+  std::vector<std::string> inputs;  // PATH or NAME=PATH, in command-line order
+  std::string output;               // -o; empty = print outputs
+  std::string inputs_dir;
+  SessionOptions session;
+  bool info = false;
+  bool bench = false;
+  long warmup = 10;
+  long iters = 100;
+  std::string json;
+};
+
+// Parses argv[1..]; false with a one-line message on a usage error. Options may
+// appear anywhere; "--" ends them. Values go as "--opt V" or "--opt=V".
+bool parse_args(int argc, const char *const *argv, Options *out, std::string *error);
+
+const char *usage_text();
+const char *mode_name(ExecMode mode);  // "auto", "dense", "sparse"
+
+}  // namespace si::cli

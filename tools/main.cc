@@ -1,0 +1,247 @@
+// sparse-infer: run an ONNX model from the command line (see usage_text()).
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/session.h"
+#include "importers/onnx/onnx_importer.h"
+#include "tools/bench_stats.h"
+#include "tools/cli_options.h"
+#include "tools/input_sets.h"
+#include "tools/output_writer.h"
+#include "tools/tensor_io.h"
+
+namespace si::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Exactly one line on stderr per failure, whatever the message holds.
+int fail(int code, std::string message) {
+  for (char &c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "sparse-infer: error: %s\n", message.c_str());
+  return code;
+}
+
+void out(const std::string &text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+double micros_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+}
+
+int load_exit_code(const Status &s) {
+  return s.code() == StatusCode::kInternal || s.code() == StatusCode::kOutOfMemory ? kExitInternal
+                                                                                   : kExitModel;
+}
+
+int run_exit_code(const Status &s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidModel:
+    case StatusCode::kUnsupported:
+      return kExitModel;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kIo:
+      return kExitInput;
+    default:
+      return kExitInternal;
+  }
+}
+
+bool is_directory(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string indent(const std::string &text) {
+  std::string s = "  ";
+  for (size_t i = 0; i < text.size(); ++i) {
+    s += text[i];
+    if (text[i] == '\n' && i + 1 < text.size()) s += "  ";
+  }
+  return s;
+}
+
+void print_info(const std::string &model, const Session &session) {
+  std::string s = "model: " + model + "\ninputs:\n";
+  for (const ValueInfo &v : session.inputs()) s += "  " + v.name + ": " + value_info_str(v) + "\n";
+  s += "outputs:\n";
+  for (const ValueInfo &v : session.outputs()) s += "  " + v.name + ": " + value_info_str(v) + "\n";
+  char kib[32];
+  std::snprintf(kib, sizeof kib, "%.1f", static_cast<double>(session.constant_bytes()) / 1024.0);
+  s += "constant bytes: " + std::to_string(session.constant_bytes()) + " (" + kib + " KiB)\n";
+  std::map<std::string, int> ops = session.op_histogram();
+  int nodes = 0;
+  for (const auto &kv : ops) nodes += kv.second;
+  s += "ops after optimisation (" + std::to_string(nodes) + " nodes):\n";
+  for (const auto &kv : ops) s += "  " + kv.first + ": " + std::to_string(kv.second) + "\n";
+  out(s);
+}
+
+int run_bench(const Options &o, const Session &session, double load_ms,
+              const std::vector<InputSet> &sets) {
+  std::vector<Tensor> outputs;
+  size_t k = 0;
+  auto run_one = [&](double *us) -> int {
+    const InputSet &set = sets[k++ % sets.size()];
+    Clock::time_point start = Clock::now();
+    Status s = session.run(set.tensors, &outputs);
+    if (us) *us = micros_since(start);
+    if (s.is_ok()) return kExitOk;
+    return fail(run_exit_code(s),
+                "running " + (set.label.empty() ? o.model : set.label) + ": " + s.message());
+  };
+  BenchReport r;
+  r.load_ms = load_ms;
+  r.warmup = o.warmup;
+  r.threads = session.options().threads;
+  r.mode = mode_name(session.options().mode);
+  if (int code = run_one(&r.first_run_us)) return code;
+  for (long i = 0; i < o.warmup; ++i) {
+    if (int code = run_one(nullptr)) return code;
+  }
+  std::vector<double> samples(static_cast<size_t>(o.iters));
+  for (double &us : samples) {
+    if (int code = run_one(&us)) return code;
+  }
+  r.latency = compute_latency_stats(std::move(samples));
+  if (!o.json.empty()) {
+    Status s = write_file_atomic(o.json, bench_json(r));
+    if (!s.is_ok()) return fail(kExitUsage, "--json: " + s.message());
+  }
+  char buf[512];
+  const LatencyStats &l = r.latency;
+  std::snprintf(buf, sizeof buf,
+                "model: %s\nthreads: %d, mode: %s, input sets: %zu\nload: %.3f ms\n"
+                "first run: %.1f us\nwarmup: %ld runs, timed: %ld runs\n"
+                "latency us: min %.1f  mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
+                o.model.c_str(), r.threads, r.mode.c_str(), sets.size(), r.load_ms, r.first_run_us,
+                r.warmup, l.iters, l.min, l.mean, l.p50, l.p90, l.p99, l.max);
+  out(buf + latency_line(l) + "\n");
+  return kExitOk;
+}
+
+// Prints the outputs, or writes them under -o: into a folder (a subfolder per
+// labelled input set when there are several), or into the one file named.
+int emit_outputs(const Options &o, const Session &session, const InputSet &set, bool several,
+                 const std::vector<Tensor> &outputs) {
+  if (o.output.empty()) {
+    std::string text;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      text += describe_output(session.outputs()[i].name, outputs[i]);
+    }
+    out(several ? set.label + ":\n" + indent(text) : text);
+    return kExitOk;
+  }
+  std::vector<std::string> written;
+  Status s;
+  if (o.output.back() == '/' || is_directory(o.output)) {
+    std::string dir = several ? o.output + "/" + escape_file_name(set.label) : o.output;
+    s = write_outputs_to_dir(dir, session.outputs(), outputs, &written);
+  } else {
+    s = write_tensor_file(o.output, outputs[0], session.outputs()[0].name);
+    written.push_back(o.output);
+  }
+  if (!s.is_ok()) return fail(kExitUsage, "writing outputs: " + s.message());
+  std::string text;
+  for (size_t i = 0; i < written.size(); ++i) {
+    text += session.outputs()[i].name + " -> " + written[i] + "\n";
+  }
+  out(text);
+  return kExitOk;
+}
+
+int run_cli(int argc, char **argv) {
+  Options o;
+  std::string error;
+  if (!parse_args(argc, argv, &o, &error)) return fail(kExitUsage, error);
+  if (o.help) {
+    out(usage_text());
+    return kExitOk;
+  }
+  if (o.version) {
+    out("sparse-infer " SI_VERSION "\n");
+    return kExitOk;
+  }
+  // A file name with an extension we cannot write is a usage error: catch it
+  // before spending time on the model.
+  bool output_is_dir = !o.output.empty() && (o.output.back() == '/' || is_directory(o.output));
+  TensorFormat format;
+  if (!o.output.empty() && !output_is_dir && !tensor_format_from_path(o.output, &format)) {
+    return fail(kExitUsage,
+                "-o " + o.output + ": not a directory and no .bin, .npy or .pb extension");
+  }
+
+  Clock::time_point load_start = Clock::now();
+  std::unique_ptr<Session> session;
+  Status s = load_session_file(o.model, o.session, &session);
+  double load_ms = micros_since(load_start) / 1000.0;
+  if (!s.is_ok()) {
+    std::string msg =
+        s.message().find(o.model) == std::string::npos ? o.model + ": " + s.message() : s.message();
+    return fail(load_exit_code(s), "cannot load model: " + msg);
+  }
+  if (o.info) {
+    print_info(o.model, *session);
+    return kExitOk;
+  }
+
+  if (!o.output.empty() && !output_is_dir && session->outputs().size() != 1) {
+    return fail(kExitUsage, "-o " + o.output + " names one file, but the model has " +
+                                std::to_string(session->outputs().size()) +
+                                " outputs; give a directory (ending in /) instead");
+  }
+
+  std::vector<InputSet> sets;
+  if (!o.inputs_dir.empty()) {
+    s = load_inputs_dir(o.inputs_dir, session->inputs(), &sets);
+  } else {
+    std::vector<std::string> paths;
+    if (int code = assign_inputs(o.inputs, session->inputs(), &paths, &error)) {
+      return fail(code, error);
+    }
+    sets.emplace_back();
+    s = load_input_set(paths, session->inputs(), &sets.back());
+  }
+  if (!s.is_ok()) return fail(kExitInput, s.message());
+
+  if (o.bench) return run_bench(o, *session, load_ms, sets);
+
+  if (!o.output.empty() && !output_is_dir && sets.size() != 1) {
+    return fail(kExitUsage, "-o " + o.output + " names one file, but there are " +
+                                std::to_string(sets.size()) +
+                                " input sets; give a directory (ending in /) instead");
+  }
+  std::vector<Tensor> outputs;
+  for (const InputSet &set : sets) {
+    s = session->run(set.tensors, &outputs);
+    if (!s.is_ok()) {
+      return fail(run_exit_code(s),
+                  "running " + (set.label.empty() ? o.model : set.label) + ": " + s.message());
+    }
+    if (int code = emit_outputs(o, *session, set, sets.size() > 1, outputs)) return code;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace si::cli
+
+int main(int argc, char **argv) {
+  try {
+    return si::cli::run_cli(argc, argv);
+  } catch (const std::exception &e) {
+    return si::cli::fail(si::cli::kExitInternal, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return si::cli::fail(si::cli::kExitInternal, "internal error: unknown exception");
+  }
+}
