@@ -26,5 +26,14 @@ Status create_log_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out
 // normalization.cc
 
 // shape.cc
+Status create_flatten(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reshape(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_identity(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_dropout(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_shape(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_gather(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_unsqueeze(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_squeeze(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_concat(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 }  // namespace si

@@ -24,6 +24,15 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Tanh", 1, kMaxOpset, create_tanh, SparseRole::kNone},
       {"", "Softmax", 1, kMaxOpset, create_softmax, SparseRole::kNone},
       {"", "LogSoftmax", 1, kMaxOpset, create_log_softmax, SparseRole::kNone},
+      {"", "Flatten", 1, kMaxOpset, create_flatten, SparseRole::kZeroPreserving},
+      {"", "Reshape", 1, kMaxOpset, create_reshape, SparseRole::kZeroPreserving},
+      {"", "Identity", 1, kMaxOpset, create_identity, SparseRole::kZeroPreserving},
+      {"", "Dropout", 1, kMaxOpset, create_dropout, SparseRole::kZeroPreserving},
+      {"", "Shape", 1, kMaxOpset, create_shape, SparseRole::kNone},
+      {"", "Gather", 1, kMaxOpset, create_gather, SparseRole::kNone},
+      {"", "Unsqueeze", 1, kMaxOpset, create_unsqueeze, SparseRole::kNone},
+      {"", "Squeeze", 1, kMaxOpset, create_squeeze, SparseRole::kNone},
+      {"", "Concat", 1, kMaxOpset, create_concat, SparseRole::kNone},
   };
   return table;
 }
