@@ -22,6 +22,9 @@ Status create_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_log_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // matmul.cc
+Status create_matmul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_fused_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // normalization.cc
 
