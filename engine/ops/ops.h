@@ -27,6 +27,7 @@ Status create_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_fused_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // normalization.cc
+Status create_layer_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // shape.cc
 Status create_flatten(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

@@ -27,6 +27,7 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Tanh", 1, kMaxOpset, create_tanh, SparseRole::kNone},
       {"", "Softmax", 1, kMaxOpset, create_softmax, SparseRole::kNone},
       {"", "LogSoftmax", 1, kMaxOpset, create_log_softmax, SparseRole::kNone},
+      {"", "LayerNormalization", 17, kMaxOpset, create_layer_normalization, SparseRole::kNone},
       {"", "Flatten", 1, kMaxOpset, create_flatten, SparseRole::kZeroPreserving},
       {"", "Reshape", 1, kMaxOpset, create_reshape, SparseRole::kZeroPreserving},
       {"", "Identity", 1, kMaxOpset, create_identity, SparseRole::kZeroPreserving},
