@@ -118,15 +118,15 @@ int run_bench(const Options &o, const Session &session, double load_ms,
     Status s = write_file_atomic(o.json, bench_json(r));
     if (!s.is_ok()) return fail(kExitUsage, "--json: " + s.message());
   }
-  char buf[512];
+  char buf[512];  // numbers only: the model path is printed apart, whatever its length
   const LatencyStats &l = r.latency;
   std::snprintf(buf, sizeof buf,
-                "model: %s\nthreads: %d, mode: %s, input sets: %zu\nload: %.3f ms\n"
+                "threads: %d, mode: %s, input sets: %zu\nload: %.3f ms\n"
                 "first run: %.1f us\nwarmup: %ld runs, timed: %ld runs\n"
                 "latency us: min %.1f  mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
-                o.model.c_str(), r.threads, r.mode.c_str(), sets.size(), r.load_ms, r.first_run_us,
-                r.warmup, l.iters, l.min, l.mean, l.p50, l.p90, l.p99, l.max);
-  out(buf + latency_line(l) + "\n");
+                r.threads, r.mode.c_str(), sets.size(), r.load_ms, r.first_run_us, r.warmup,
+                l.iters, l.min, l.mean, l.p50, l.p90, l.p99, l.max);
+  out("model: " + o.model + "\n" + buf + latency_line(l) + "\n");
   return kExitOk;
 }
 
