@@ -681,6 +681,19 @@ TEST(MatMulSession, DynamicBatchAcrossCalls) {
   EXPECT_EQ(session->run({bad}, &out).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(MatMulSession, ConstantWeightsTakeThePackedPath) {
+  std::mt19937 rng(test_seed());
+  const int64_t k = 64, n = 17;
+  auto session = mlp_session(random_tensor(rng, {k, n}), 1);
+  ASSERT_NE(session, nullptr);
+  std::vector<Tensor> out;
+  RunProfile profile;
+  ASSERT_TRUE(session->run({random_tensor(rng, {3, k})}, &out, &profile).is_ok());
+  ASSERT_EQ(profile.steps.size(), 1u);
+  EXPECT_STREQ(profile.steps[0].matmul.path, "dense");
+  EXPECT_EQ(profile.steps[0].matmul.weight_bytes_read, k * n * int64_t(sizeof(float)));
+}
+
 TEST(MatMulSession, EightThreadsEqualSerialResults) {
   SI_SEED_TRACE();
   std::mt19937 rng(test_seed());
