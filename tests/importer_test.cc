@@ -809,6 +809,32 @@ TEST_F(ImporterFiles, TruncatedProtobufIsNotAModel) {
   }
 }
 
+// Every prefix and many single-byte corruptions of a valid model: each
+// import must end in a Status, whatever libonnx and the converter meet.
+TEST_F(ImporterFiles, CorruptedModelsFailCleanly) {
+  onnx::TensorProto t = float_tensor("W", {2, 3});
+  t.set_raw_data(float_bytes({1, 2, 3, 4, 5, 6}));
+  onnx::ModelProto m = add_model(t);
+  add_node(&m, "Relu", {"y"}, {"z"});
+  add_output(&m, "z", onnx::TensorProto::FLOAT, {2, 3});
+  std::string bytes;
+  ASSERT_TRUE(m.SerializeToString(&bytes));
+  std::mt19937 rng(99);
+  auto check = [](const std::string &b) {
+    Graph g;
+    Status s = import_onnx_bytes(b.data(), b.size(), "", &g);
+    EXPECT_TRUE(s.is_ok() || s.code() == StatusCode::kInvalidModel ||
+                s.code() == StatusCode::kUnsupported)
+        << s.message();
+  };
+  for (size_t cut = 0; cut < bytes.size(); ++cut) check(bytes.substr(0, cut));
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string b = bytes;
+    b[rng() % b.size()] = char(rng());
+    check(b);
+  }
+}
+
 // --- TensorProto files ----------------------------------------------------
 
 TEST(ImporterTensorProto, RoundTripEveryDtype) {
