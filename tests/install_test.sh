@@ -2,10 +2,12 @@
 # Checks the C API the way a service consumes it.
 #
 #   install_test.sh <build dir> <source dir>
-#       installs the build into a temporary prefix, checks the library exports
-#       only si_* symbols, builds examples/classify.c against the installed
-#       package twice (pkg-config + cc, and find_package from a CMake project)
-#       and checks both binaries' predictions on the digits model.
+#       installs the C API (install component sparse_infer, so the test does
+#       not depend on unrelated targets being built) into a temporary prefix,
+#       checks the library exports only si_* symbols, builds
+#       examples/classify.c against the installed package twice (pkg-config +
+#       cc, and find_package from a CMake project) and checks both binaries'
+#       predictions on the digits model.
 #   install_test.sh --check <classify binary> <models dir>
 #       checks one classify binary's predictions (the build tree's example).
 #
@@ -48,7 +50,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/si_install_test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
 
-cmake --install "$build" --prefix "$prefix" >/dev/null || fail "cmake --install"
+cmake --install "$build" --component sparse_infer --prefix "$prefix" >/dev/null || fail "cmake --install"
 pc=$(find "$prefix" -name sparse_infer.pc)
 [ -n "$pc" ] || fail "no sparse_infer.pc under $prefix"
 pcdir=$(dirname "$pc")

@@ -96,6 +96,16 @@ si_status guarded(const char *fn, Body &&body) noexcept {
   }
 }
 
+// A C caller may pass any int where an enum is expected; in C++ loading an
+// out-of-range value through the enum type is undefined, so read the bytes.
+template <typename Enum>
+int32_t enum_value(const Enum &e) {
+  static_assert(sizeof(Enum) == sizeof(int32_t), "C enums are int-sized");
+  int32_t v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
 std::string quoted(const std::string &s) {
   return "\"" + s + "\"";
 }
@@ -161,9 +171,9 @@ si_status wrap_input(const si_session *s, size_t i, const si_tensor &in, si::Ten
   const si::ValueInfo &v = s->session->inputs()[i];
   std::string what = "input " + std::to_string(i) + " " + quoted(v.name);
   si::DType dtype;
-  if (!si::dtype_from_onnx(static_cast<int32_t>(in.dtype), &dtype)) {
+  if (!si::dtype_from_onnx(enum_value(in.dtype), &dtype)) {
     return fail(SI_ERR_INVALID_ARGUMENT, fn,
-                what + " has unknown dtype " + std::to_string(int(in.dtype)));
+                what + " has unknown dtype " + std::to_string(enum_value(in.dtype)));
   }
   if (dtype != v.dtype) {
     return fail(SI_ERR_INVALID_ARGUMENT, fn,
@@ -345,16 +355,17 @@ SI_API si_status si_options_set_mode(si_options *opts, si_mode mode) {
   const char *fn = "si_options_set_mode";
   return guarded(fn, [&] {
     if (opts == nullptr) return fail(SI_ERR_INVALID_ARGUMENT, fn, "opts is NULL");
-    switch (mode) {
+    const int32_t m = enum_value(mode);
+    switch (m) {
       case SI_MODE_AUTO:
       case SI_MODE_DENSE:
       case SI_MODE_SPARSE:
-        opts->options.mode = static_cast<si::ExecMode>(mode);
+        opts->options.mode = static_cast<si::ExecMode>(m);
         return succeed();
     }
-    return fail(SI_ERR_INVALID_ARGUMENT, fn,
-                "mode " + std::to_string(int(mode)) +
-                    " is not one of SI_MODE_AUTO, SI_MODE_DENSE, SI_MODE_SPARSE");
+    return fail(
+        SI_ERR_INVALID_ARGUMENT, fn,
+        "mode " + std::to_string(m) + " is not one of SI_MODE_AUTO, SI_MODE_DENSE, SI_MODE_SPARSE");
   });
 }
 
