@@ -246,13 +246,14 @@ SI_API si_status si_session_output_info(const si_session *s, size_t i, const cha
  * buffer is allocated.
  *
  * Threads: safe to call concurrently on one session, with distinct output
- * buffers; each call keeps its own scratch memory. Returns SI_ERR_INVALID_-
- * ARGUMENT for the caller errors above (the message names the input or
- * output), SI_ERR_UNSUPPORTED for an output of rank above SI_MAX_RANK,
- * SI_ERR_OUT_OF_MEMORY, or an error raised by an operator (the message names
- * the node). */
-SI_API si_status si_run(si_session *s, const si_tensor *inputs, size_t n_inputs,
-                        si_tensor *outputs, size_t n_outputs);
+ * buffers; each call keeps its own scratch memory.
+ *
+ * Errors: SI_ERR_INVALID_ARGUMENT for the caller errors above (the message
+ * names the input or output), SI_ERR_UNSUPPORTED for an output of rank above
+ * SI_MAX_RANK, SI_ERR_OUT_OF_MEMORY, or an error raised by an operator (the
+ * message names the node). */
+SI_API si_status si_run(si_session *s, const si_tensor *inputs, size_t n_inputs, si_tensor *outputs,
+                        size_t n_outputs);
 
 /* Releases the buffer of an output the engine allocated in si_run and sets
  * t->data to NULL and t->size_bytes to 0; dtype, rank and dims are kept. NULL
