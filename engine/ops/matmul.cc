@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/const_matmul.h"
 #include "engine/ops/ops.h"
-#include "kernels/dense/dnnl_matmul.h"
 #include "kernels/ref/matmul_ref.h"
 
 namespace si {
@@ -26,32 +26,20 @@ int64_t leading_rows(const Shape &s) {
   return m;
 }
 
-// Packs a constant 2-D weight; `what` names it in errors.
-Status pack_weights(const DnnlMatmulParams &p, const Tensor &w,
-                    std::unique_ptr<DnnlPackedMatmul> *out) {
-  std::string error;
-  *out = DnnlPackedMatmul::create(p, w.data<float>(), &error);
-  if (*out == nullptr) return internal_error(error + " for weight " + shape_str(w.shape()));
-  return Status::ok();
+bool sparse_input(const LoadContext &ctx) {
+  return ctx.node.attr_int(kSparseInputAttr, 0) != 0;
 }
 
-Status run_packed(const DnnlPackedMatmul &mm, const float *a, int64_t m, float *y,
-                  const RunContext &ctx) {
-  std::string error;
-  if (!mm.run(a, m, y, &error)) return internal_error(error);
-  if (ctx.profile != nullptr) {
-    ctx.profile->path = "dense";
-    ctx.profile->weight_bytes_dense = mm.k() * mm.n() * int64_t(sizeof(float));
-    ctx.profile->weight_bytes_read = ctx.profile->weight_bytes_dense;
-  }
-  return Status::ok();
+Status pack_weights(const LoadContext &ctx, const ConstMatmulSpec &spec, const Tensor &w,
+                    std::unique_ptr<ConstWeightMatmul> *out) {
+  return ConstWeightMatmul::create(spec, w.data<float>(), ctx.options.mode, sparse_input(ctx), out);
 }
 
 // ---------------------------------------------------------------- MatMul
 
 class MatMulOp : public OpKernel {
  public:
-  explicit MatMulOp(std::unique_ptr<DnnlPackedMatmul> packed) : packed_(std::move(packed)) {}
+  explicit MatMulOp(std::unique_ptr<ConstWeightMatmul> packed) : packed_(std::move(packed)) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -69,7 +57,8 @@ class MatMulOp : public OpKernel {
     const Tensor &a = *in[0], &b = *in[1];
     float *y = out[0]->data<float>();
     if (out[0]->numel() == 0) return Status::ok();
-    if (packed_) return run_packed(*packed_, a.data<float>(), leading_rows(a.shape()), y, ctx);
+    if (packed_)
+      return packed_->run(a.data<float>(), leading_rows(a.shape()), a.active_set(), y, ctx);
     return run_batched(a, b, y);
   }
 
@@ -142,7 +131,7 @@ class MatMulOp : public OpKernel {
     return Status::ok();
   }
 
-  std::unique_ptr<DnnlPackedMatmul> packed_;  // set when B is a constant float32 matrix
+  std::unique_ptr<ConstWeightMatmul> packed_;  // set when B is a constant float32 matrix
 };
 
 // ---------------------------------------------------------------- Gemm
@@ -173,7 +162,7 @@ class GemmOp : public OpKernel {
     bool exact_c = false;      // legacy opset <= 6 with broadcast=0: C must be [M,N]
     bool bias_folded = false;  // beta*C lives in the packed primitive
   };
-  GemmOp(const Config &cfg, std::unique_ptr<DnnlPackedMatmul> packed)
+  GemmOp(const Config &cfg, std::unique_ptr<ConstWeightMatmul> packed)
       : cfg_(cfg), packed_(std::move(packed)) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
@@ -218,7 +207,8 @@ class GemmOp : public OpKernel {
           for (int64_t p = 0; p < k; ++p) a_t[size_t(i * k + p)] = ap[p * m + i];
         ap = a_t.data();
       }
-      SI_RETURN_IF_ERROR(run_packed(*packed_, ap, m, y.data<float>(), ctx));
+      SI_RETURN_IF_ERROR(
+          packed_->run(ap, m, cfg_.trans_a ? nullptr : a.active_set(), y.data<float>(), ctx));
       alpha = 1.f;  // folded into the packed weights
       if (cfg_.bias_folded) c = nullptr;
     } else {
@@ -238,14 +228,14 @@ class GemmOp : public OpKernel {
 
  private:
   Config cfg_;
-  std::unique_ptr<DnnlPackedMatmul> packed_;  // set when B is a constant float32 matrix
+  std::unique_ptr<ConstWeightMatmul> packed_;  // set when B is a constant float32 matrix
 };
 
 // ---------------------------------------------------------------- FusedGemm
 
 class FusedGemmOp : public OpKernel {
  public:
-  FusedGemmOp(std::unique_ptr<DnnlPackedMatmul> packed) : packed_(std::move(packed)) {}
+  FusedGemmOp(std::unique_ptr<ConstWeightMatmul> packed) : packed_(std::move(packed)) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -265,12 +255,12 @@ class FusedGemmOp : public OpKernel {
   Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
              const RunContext &ctx) const override {
     if (out[0]->numel() == 0) return Status::ok();
-    return run_packed(*packed_, in[0]->data<float>(), leading_rows(in[0]->shape()),
-                      out[0]->data<float>(), ctx);
+    return packed_->run(in[0]->data<float>(), leading_rows(in[0]->shape()), in[0]->active_set(),
+                        out[0]->data<float>(), ctx);
   }
 
  private:
-  std::unique_ptr<DnnlPackedMatmul> packed_;
+  std::unique_ptr<ConstWeightMatmul> packed_;
 };
 
 const Tensor *constant_matrix(const LoadContext &ctx, size_t i) {
@@ -283,12 +273,12 @@ const Tensor *constant_matrix(const LoadContext &ctx, size_t i) {
 Status create_matmul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   if (ctx.num_inputs() != 2 || !ctx.has_input(0) || !ctx.has_input(1))
     return invalid_model("MatMul takes 2 inputs");
-  std::unique_ptr<DnnlPackedMatmul> packed;
+  std::unique_ptr<ConstWeightMatmul> packed;
   if (const Tensor *w = constant_matrix(ctx, 1)) {
-    DnnlMatmulParams p;
+    ConstMatmulSpec p;
     p.k = w->dim(0);
     p.n = w->dim(1);
-    SI_RETURN_IF_ERROR(pack_weights(p, *w, &packed));
+    SI_RETURN_IF_ERROR(pack_weights(ctx, p, *w, &packed));
   }
   *out = std::make_unique<MatMulOp>(std::move(packed));
   return Status::ok();
@@ -306,9 +296,9 @@ Status create_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   cfg.trans_a = node.attr_int("transA", 0) != 0;
   cfg.trans_b = node.attr_int("transB", 0) != 0;
   cfg.exact_c = node.opset <= 6 && node.attr_int("broadcast", 0) == 0;
-  std::unique_ptr<DnnlPackedMatmul> packed;
+  std::unique_ptr<ConstWeightMatmul> packed;
   if (const Tensor *w = constant_matrix(ctx, 1)) {
-    DnnlMatmulParams p;
+    ConstMatmulSpec p;
     p.k = w->dim(cfg.trans_b ? 1 : 0);
     p.n = w->dim(cfg.trans_b ? 0 : 1);
     p.trans_b = cfg.trans_b;
@@ -325,7 +315,7 @@ Status create_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
       p.bias = bias.data();
       cfg.bias_folded = true;
     }
-    SI_RETURN_IF_ERROR(pack_weights(p, *w, &packed));
+    SI_RETURN_IF_ERROR(pack_weights(ctx, p, *w, &packed));
   }
   *out = std::make_unique<GemmOp>(cfg, std::move(packed));
   return Status::ok();
@@ -340,7 +330,7 @@ Status create_fused_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out)
   const std::string act = node.attr_string("activation", "");
   if (act != "" && act != "Relu")
     return invalid_model("FusedGemm: unknown activation \"" + act + "\"");
-  DnnlMatmulParams p;
+  ConstMatmulSpec p;
   p.trans_b = node.attr_int("transB", 0) != 0;
   p.k = w->dim(p.trans_b ? 1 : 0);
   p.n = w->dim(p.trans_b ? 0 : 1);
@@ -354,8 +344,8 @@ Status create_fused_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out)
     }
     p.bias = c->data<float>();
   }
-  std::unique_ptr<DnnlPackedMatmul> packed;
-  SI_RETURN_IF_ERROR(pack_weights(p, *w, &packed));
+  std::unique_ptr<ConstWeightMatmul> packed;
+  SI_RETURN_IF_ERROR(pack_weights(ctx, p, *w, &packed));
   *out = std::make_unique<FusedGemmOp>(std::move(packed));
   return Status::ok();
 }

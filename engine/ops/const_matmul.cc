@@ -1,0 +1,129 @@
+#include "engine/ops/const_matmul.h"
+
+#include <cmath>
+#include <string>
+
+namespace si {
+
+double sparse_crossover_density(int64_t m) {
+  // Measured with bench/sparse_matmul_bench (8192x2048 and 4096x1024, one
+  // thread, weights beyond L3): at batch 1 the gather kernel streams rows at
+  // the same bandwidth oneDNN reads its packed weights, so sparse wins up to
+  // nearly full density; larger batches let oneDNN reuse each weight byte
+  // m times while every row of the sparse path gathers on its own.
+  if (m <= 1) return 0.85;
+  if (m <= 4) return 0.4;
+  if (m <= 16) return 0.15;
+  if (m <= 64) return 0.04;
+  return 0.01;
+}
+
+namespace {
+
+bool all_finite(const float *w, int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    if (!std::isfinite(w[i])) return false;
+  return true;
+}
+
+}  // namespace
+
+Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w, ExecMode mode,
+                                 bool sparse_input, std::unique_ptr<ConstWeightMatmul> *out) {
+  auto mm = std::unique_ptr<ConstWeightMatmul>(new ConstWeightMatmul());
+  mm->k_ = spec.k;
+  mm->n_ = spec.n;
+  mm->relu_ = spec.relu;
+  // Skipping x == 0 terms is exact only if 0 * w == 0 for every weight: a
+  // matrix with Inf or NaN stays dense so both paths give the same NaNs.
+  const bool want_rows = mode == ExecMode::kSparse || (mode == ExecMode::kAuto && sparse_input);
+  const bool rows_ok = want_rows && all_finite(w, spec.k * spec.n);
+  const bool want_dense = mode != ExecMode::kSparse || !rows_ok;
+  if (rows_ok) {
+    std::vector<float> scaled;
+    const float *src = w;
+    if (spec.alpha != 1.f) {
+      scaled.assign(w, w + spec.k * spec.n);
+      for (float &v : scaled) v *= spec.alpha;
+      src = scaled.data();
+    }
+    mm->rows_ = std::make_unique<PackedRows>();
+    if (!mm->rows_->pack(src, spec.k, spec.n, spec.trans_b)) {
+      return out_of_memory("cannot allocate packed weights [" + std::to_string(spec.k) + "," +
+                           std::to_string(spec.n) + "]");
+    }
+    if (spec.bias != nullptr) mm->bias_.assign(spec.bias, spec.bias + spec.n);
+  }
+  if (want_dense) {
+    DnnlMatmulParams p;
+    p.k = spec.k;
+    p.n = spec.n;
+    p.trans_b = spec.trans_b;
+    p.alpha = spec.alpha;
+    p.bias = spec.bias;
+    p.relu = spec.relu;
+    std::string error;
+    mm->dense_ = DnnlPackedMatmul::create(p, w, &error);
+    if (mm->dense_ == nullptr) {
+      return internal_error(error + " for weight [" + std::to_string(spec.k) + "," +
+                            std::to_string(spec.n) + "]");
+    }
+  }
+  *out = std::move(mm);
+  return Status::ok();
+}
+
+size_t ConstWeightMatmul::weight_bytes() const {
+  return (dense_ ? dense_->packed_bytes() : 0) + (rows_ ? rows_->size_bytes() : 0);
+}
+
+Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active, float *y,
+                              const RunContext &ctx) const {
+  if (rows_ == nullptr || m == 0) return run_dense(a, m, y, ctx);
+  const bool usable = active != nullptr && active->k == k_ && active->rows == m;
+  if (ctx.mode == ExecMode::kSparse || dense_ == nullptr) {
+    if (usable) return run_sparse(a, m, *active, y, ctx);
+    // Forced sparse without a producer upstream: find the active rows here.
+    Tensor probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
+    SI_RETURN_IF_ERROR(attach_active_set(&probe));
+    return run_sparse(a, m, *probe.active_set(), y, ctx);
+  }
+  if (usable && active->density() < sparse_crossover_density(m)) {
+    return run_sparse(a, m, *active, y, ctx);
+  }
+  SI_RETURN_IF_ERROR(run_dense(a, m, y, ctx));
+  if (ctx.profile != nullptr && usable) ctx.profile->density = active->density();
+  return Status::ok();
+}
+
+Status ConstWeightMatmul::run_sparse(const float *a, int64_t m, const ActiveSet &active, float *y,
+                                     const RunContext &ctx) const {
+  f32_sparse_rows_gemm(a, m, k_, ActiveRows{active.indices.data(), active.count.data(), k_}, *rows_,
+                       bias_.empty() ? nullptr : bias_.data(), y, n_, ctx.threads);
+  if (relu_) {
+    // v < 0 keeps NaN as NaN, like oneDNN's relu post-op on the dense path.
+    for (int64_t i = 0; i < m * n_; ++i) y[i] = y[i] < 0.f ? 0.f : y[i];
+  }
+  if (ctx.profile != nullptr) {
+    ctx.profile->path = "sparse";
+    ctx.profile->density = active.density();
+    ctx.profile->weight_bytes_read = active.total * n_ * int64_t(sizeof(float));
+    ctx.profile->weight_bytes_dense =
+        m * k_ * n_ * int64_t(sizeof(float)) / std::max<int64_t>(m, 1);
+  }
+  return Status::ok();
+}
+
+Status ConstWeightMatmul::run_dense(const float *a, int64_t m, float *y,
+                                    const RunContext &ctx) const {
+  std::string error;
+  if (!dense_->run(a, m, y, &error)) return internal_error(error);
+  if (ctx.profile != nullptr) {
+    ctx.profile->path = "dense";
+    ctx.profile->weight_bytes_dense = k_ * n_ * int64_t(sizeof(float));
+    ctx.profile->weight_bytes_read = ctx.profile->weight_bytes_dense;
+  }
+  return Status::ok();
+}
+
+}  // namespace si

@@ -1,0 +1,57 @@
+// The product every consumer matmul shares: y[m,n] = act(a[m,k] · alpha·W[k,n] + bias[n])
+// with a constant W. Holds W in the layouts the paths it may take need, and
+// picks the path per call: the sparse gather-row kernel when the input's
+// active set is sparse enough for this batch size, else oneDNN.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/active_set.h"
+#include "engine/op.h"
+#include "kernels/dense/dnnl_matmul.h"
+#include "kernels/sparse/sparse_matmul.h"
+
+namespace si {
+
+struct ConstMatmulSpec {
+  int64_t k = 0;
+  int64_t n = 0;
+  bool trans_b = false;         // W stored [n,k] (nn.Linear, Gemm transB=1)
+  float alpha = 1.f;            // folded into the stored weights
+  const float *bias = nullptr;  // n values, or nullptr
+  bool relu = false;
+};
+
+// Active fraction below which the sparse path is taken for a batch of m rows.
+double sparse_crossover_density(int64_t m);
+
+class ConstWeightMatmul {
+ public:
+  // `sparse_input`: a producer upstream attaches active sets (mark_sparsity),
+  // so the sparse layout is worth storing. kDense never stores it; kSparse
+  // never stores the oneDNN one.
+  static Status create(const ConstMatmulSpec &spec, const float *w, ExecMode mode,
+                       bool sparse_input, std::unique_ptr<ConstWeightMatmul> *out);
+
+  // `active` is a's active set, or nullptr if none came with it.
+  Status run(const float *a, int64_t m, const ActiveSet *active, float *y,
+             const RunContext &ctx) const;
+
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+  size_t weight_bytes() const;
+
+ private:
+  Status run_sparse(const float *a, int64_t m, const ActiveSet &active, float *y,
+                    const RunContext &ctx) const;
+  Status run_dense(const float *a, int64_t m, float *y, const RunContext &ctx) const;
+
+  int64_t k_ = 0, n_ = 0;
+  bool relu_ = false;
+  std::unique_ptr<DnnlPackedMatmul> dense_;
+  std::unique_ptr<PackedRows> rows_;
+  std::vector<float> bias_;  // for the sparse path (oneDNN keeps its own)
+};
+
+}  // namespace si
