@@ -20,6 +20,11 @@ double sparse_crossover_density(int64_t m) {
 
 namespace {
 
+// v < 0 keeps NaN as NaN, like the Relu op.
+void relu_in_place(float *y, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.f ? 0.f : y[i];
+}
+
 bool all_finite(const float *w, int64_t count) {
   for (int64_t i = 0; i < count; ++i)
     if (!std::isfinite(w[i])) return false;
@@ -61,7 +66,10 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w, Ex
     p.trans_b = spec.trans_b;
     p.alpha = spec.alpha;
     p.bias = spec.bias;
-    p.relu = spec.relu;
+    // oneDNN's relu post-op turns NaN into 0 while the Relu op (and PyTorch)
+    // keep it: both paths apply relu_in_place instead, so fusing a Relu never
+    // changes a result.
+    p.relu = false;
     std::string error;
     mm->dense_ = DnnlPackedMatmul::create(p, w, &error);
     if (mm->dense_ == nullptr) {
@@ -100,10 +108,7 @@ Status ConstWeightMatmul::run_sparse(const float *a, int64_t m, const ActiveSet 
                                      const RunContext &ctx) const {
   f32_sparse_rows_gemm(a, m, k_, ActiveRows{active.indices.data(), active.count.data(), k_}, *rows_,
                        bias_.empty() ? nullptr : bias_.data(), y, n_, ctx.threads);
-  if (relu_) {
-    // v < 0 keeps NaN as NaN, like oneDNN's relu post-op on the dense path.
-    for (int64_t i = 0; i < m * n_; ++i) y[i] = y[i] < 0.f ? 0.f : y[i];
-  }
+  if (relu_) relu_in_place(y, m * n_);
   if (ctx.profile != nullptr) {
     ctx.profile->path = "sparse";
     ctx.profile->density = active.density();
@@ -118,6 +123,7 @@ Status ConstWeightMatmul::run_dense(const float *a, int64_t m, float *y,
                                     const RunContext &ctx) const {
   std::string error;
   if (!dense_->run(a, m, y, &error)) return internal_error(error);
+  if (relu_) relu_in_place(y, m * n_);
   if (ctx.profile != nullptr) {
     ctx.profile->path = "dense";
     ctx.profile->weight_bytes_dense = k_ * n_ * int64_t(sizeof(float));

@@ -1,0 +1,373 @@
+// Whole models on the sparse path: equal to the dense path (up to float
+// summation order) and to independent references, on every batch size, with
+// the sparse path really taken, and under concurrent runs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <random>
+#include <thread>
+
+#include "engine/session.h"
+#include "importers/onnx/onnx_importer.h"
+#include "tests/ops_test_util.h"
+
+namespace si {
+namespace {
+
+using test::test_seed;
+
+std::string source_dir() {
+  const char *d = std::getenv("SI_SOURCE_DIR");
+  return d ? d : ".";
+}
+
+std::vector<float> read_floats(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<float> v(bytes.size() / sizeof(float));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
+
+Tensor f32(const Shape &shape, std::vector<float> values) {
+  return test::make_tensor<float>(DType::kFloat32, shape, values);
+}
+
+std::vector<float> floats(const Tensor &t) {
+  return test::values_of<float>(t);
+}
+
+// max |a - b| / max(1, |b|) over all elements.
+double max_rel_error(const std::vector<float> &a, const std::vector<float> &b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    worst =
+        std::max(worst, std::fabs(double(a[i]) - b[i]) / std::max(1.0, std::fabs(double(b[i]))));
+  }
+  return worst;
+}
+
+std::unique_ptr<Session> load_digits(ExecMode mode) {
+  SessionOptions o;
+  o.mode = mode;
+  std::unique_ptr<Session> s;
+  Status st = load_session_file(source_dir() + "/models/digits_mlp.onnx", o, &s);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  return s;
+}
+
+std::vector<float> run1(const Session &s, const Tensor &x, RunProfile *profile = nullptr) {
+  std::vector<Tensor> out;
+  Status st = s.run({x}, &out, profile);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  return out.empty() ? std::vector<float>{} : floats(out[0]);
+}
+
+TEST(SparsePath, DigitsMlpMatchesPyTorchInEveryMode) {
+  const std::string dir = source_dir() + "/models/digits_mlp/";
+  for (ExecMode mode : {ExecMode::kAuto, ExecMode::kDense, ExecMode::kSparse}) {
+    auto s = load_digits(mode);
+    ASSERT_NE(s, nullptr);
+    for (int i = 0; i < 8; ++i) {
+      Tensor x = f32({1, 64}, read_floats(dir + "input_" + std::to_string(i) + ".bin"));
+      std::vector<float> want = read_floats(dir + "expected_" + std::to_string(i) + ".bin");
+      EXPECT_LE(max_rel_error(run1(*s, x), want), 1e-4) << "mode " << int(mode) << " input " << i;
+    }
+    Tensor batch = f32({16, 64}, read_floats(dir + "batch_16.bin"));
+    EXPECT_LE(max_rel_error(run1(*s, batch), read_floats(dir + "expected_batch_16.bin")), 1e-4);
+  }
+}
+
+TEST(SparsePath, DigitsMlpTakesTheSparsePathAfterEachRelu) {
+  auto s = load_digits(ExecMode::kAuto);
+  ASSERT_NE(s, nullptr);
+  Tensor x = f32({1, 64}, read_floats(source_dir() + "/models/digits_mlp/input_0.bin"));
+  RunProfile profile;
+  run1(*s, x, &profile);
+  int consumers = 0, sparse = 0;
+  for (const StepRecord &r : profile.steps) {
+    if (!r.consumer) continue;
+    ++consumers;
+    if (std::string(r.matmul.path) == "sparse") {
+      ++sparse;
+      EXPECT_GE(r.matmul.density, 0.0);
+      EXPECT_LT(r.matmul.weight_bytes_read, r.matmul.weight_bytes_dense);
+    }
+  }
+  EXPECT_EQ(consumers, 3);  // three Gemms; the first reads the raw pixels
+  EXPECT_EQ(sparse, 2);
+}
+
+// ---- random MLPs built in C++ and checked against a naive double reference.
+
+struct Builder {
+  Graph g;
+  int value(const std::string &name) {
+    ValueInfo v;
+    v.name = name;
+    v.dtype = DType::kFloat32;
+    return g.add_value(v);
+  }
+  int constant(const std::string &name, const Tensor &t) {
+    int id = value(name);
+    g.constants[id] = t;
+    return id;
+  }
+  int node(const std::string &op, std::vector<int> in,
+           std::map<std::string, Attribute> attrs = {}) {
+    Node n;
+    n.op_type = op;
+    n.name = op + std::to_string(g.nodes.size());
+    n.opset = 17;
+    n.inputs = std::move(in);
+    n.attrs = std::move(attrs);
+    int out = value(n.name + "_out");
+    n.outputs = {out};
+    g.nodes.push_back(n);
+    return out;
+  }
+};
+
+Attribute attr_f(float v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = v;
+  return a;
+}
+
+Attribute attr_i(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+
+std::vector<float> random_values(std::mt19937 &rng, size_t n, float lo, float hi) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (float &x : v) x = d(rng);
+  return v;
+}
+
+enum class Act { kRelu, kRelu6, kThresholded };
+
+double activate(Act act, double v) {
+  switch (act) {
+    case Act::kRelu:
+      return v > 0 ? v : 0;
+    case Act::kRelu6:
+      return std::min(6.0, std::max(0.0, v));
+    case Act::kThresholded:
+      return v > 0.3 ? v : 0;
+  }
+  return v;
+}
+
+// x[M,K] -> Gemm(transB=1, alpha, beta, bias) -> act -> MatMul(W2) + b2 -> act -> Gemm(W3)
+struct RandomMlp {
+  int64_t k, h, n;
+  Act act;
+  float alpha = 0.75f, beta = 1.5f;
+  std::vector<float> w1, b1, w2, b2, w3;  // w1 is [h, k] (transB), w2 [h, h], w3 [h, n]
+
+  RandomMlp(std::mt19937 &rng, int64_t k_, int64_t h_, int64_t n_, Act a)
+      : k(k_), h(h_), n(n_), act(a) {
+    // Scaled by 1/sqrt(fan_in) as trained layers are, so activations stay O(1).
+    const float s1 = 1.f / std::sqrt(float(k)), s2 = 1.f / std::sqrt(float(h));
+    w1 = random_values(rng, size_t(h * k), -s1, s1);
+    b1 = random_values(rng, size_t(h), -0.5f, 0.2f);  // negative bias: most units off
+    w2 = random_values(rng, size_t(h * h), -s2, s2);
+    b2 = random_values(rng, size_t(h), -0.5f, 0.2f);
+    w3 = random_values(rng, size_t(h * n), -s2, s2);
+  }
+
+  Graph graph() const {
+    Builder b;
+    int x = b.value("x");
+    b.g.values[size_t(x)].has_shape = true;
+    b.g.values[size_t(x)].dims = {Dim{-1, "batch"}, Dim{k, ""}};
+    b.g.inputs = {x};
+    int l1 = b.node("Gemm", {x, b.constant("w1", f32({h, k}, w1)), b.constant("b1", f32({h}, b1))},
+                    {{"transB", attr_i(1)}, {"alpha", attr_f(alpha)}, {"beta", attr_f(beta)}});
+    int a1 = activation(b, l1);
+    int l2 = b.node("MatMul", {a1, b.constant("w2", f32({h, h}, w2))});
+    int s2 = b.node("Add", {l2, b.constant("b2", f32({h}, b2))});
+    int a2 = activation(b, s2);
+    int y = b.node("Gemm", {a2, b.constant("w3", f32({h, n}, w3))});
+    b.g.outputs = {y};
+    return b.g;
+  }
+
+  int activation(Builder &b, int v) const {
+    switch (act) {
+      case Act::kRelu:
+        return b.node("Relu", {v});
+      case Act::kRelu6:
+        return b.node("Clip", {v, b.constant("lo" + std::to_string(v), f32({}, {0.f})),
+                               b.constant("hi" + std::to_string(v), f32({}, {6.f}))});
+      case Act::kThresholded:
+        return b.node("ThresholdedRelu", {v}, {{"alpha", attr_f(0.3f)}});
+    }
+    return v;
+  }
+
+  std::vector<float> reference(const std::vector<float> &x, int64_t m) const {
+    std::vector<float> y(static_cast<size_t>(m * n));
+    for (int64_t r = 0; r < m; ++r) {
+      std::vector<double> a1(static_cast<size_t>(h)), a2(static_cast<size_t>(h));
+      for (int64_t j = 0; j < h; ++j) {
+        double acc = 0;
+        for (int64_t i = 0; i < k; ++i) acc += double(x[size_t(r * k + i)]) * w1[size_t(j * k + i)];
+        a1[size_t(j)] = activate(act, alpha * acc + beta * b1[size_t(j)]);
+      }
+      for (int64_t j = 0; j < h; ++j) {
+        double acc = b2[size_t(j)];
+        for (int64_t i = 0; i < h; ++i) acc += a1[size_t(i)] * w2[size_t(i * h + j)];
+        a2[size_t(j)] = activate(act, acc);
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t i = 0; i < h; ++i) acc += a2[size_t(i)] * w3[size_t(i * n + j)];
+        y[size_t(r * n + j)] = float(acc);
+      }
+    }
+    return y;
+  }
+};
+
+std::unique_ptr<Session> session_for(Graph g, ExecMode mode, int threads = 1) {
+  SessionOptions o;
+  o.mode = mode;
+  o.threads = threads;
+  std::unique_ptr<Session> s;
+  Status st = Session::create(std::move(g), o, &s);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  return s;
+}
+
+TEST(SparsePath, RandomMlpsSparseEqualsDenseAndReference) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  for (Act act : {Act::kRelu, Act::kRelu6, Act::kThresholded}) {
+    for (auto [k, h, n] :
+         {std::tuple<int64_t, int64_t, int64_t>{17, 33, 5}, {64, 100, 10}, {1, 15, 1}}) {
+      RandomMlp mlp(rng, k, h, n, act);
+      auto sparse = session_for(mlp.graph(), ExecMode::kSparse, 2);
+      auto dense = session_for(mlp.graph(), ExecMode::kDense);
+      auto automatic = session_for(mlp.graph(), ExecMode::kAuto);
+      for (int64_t m : {1, 2, 7, 65}) {
+        std::vector<float> x = random_values(rng, size_t(m * k), -1, 1);
+        Tensor in = f32({m, k}, x);
+        std::vector<float> want = mlp.reference(x, m);
+        std::vector<float> ys = run1(*sparse, in), yd = run1(*dense, in), ya = run1(*automatic, in);
+        SCOPED_TRACE("act " + std::to_string(int(act)) + " k=" + std::to_string(k) +
+                     " h=" + std::to_string(h) + " m=" + std::to_string(m));
+        EXPECT_LE(max_rel_error(ys, yd), 1e-5);
+        EXPECT_LE(max_rel_error(ya, yd), 1e-5);
+        EXPECT_LE(max_rel_error(yd, want), 1e-4);
+      }
+    }
+  }
+}
+
+TEST(SparsePath, BatchedMatMulThroughReshapeKeepsTheActiveSet) {
+  // x [2,3,K] -> Relu -> Reshape [6,K] -> MatMul W[K,N]: the reshape keeps the
+  // last axis, so the consumer still sees the producer's active set.
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  const int64_t k = 40, n = 9;
+  std::vector<float> w = random_values(rng, size_t(k * n), -1, 1);
+  auto build = [&] {
+    Builder b;
+    int x = b.value("x");
+    b.g.inputs = {x};
+    int r = b.node("Relu", {x});
+    int shaped =
+        b.node("Reshape",
+               {r, b.constant("shape", test::make_tensor<int64_t>(DType::kInt64, {2}, {-1, k}))});
+    int y = b.node("MatMul", {shaped, b.constant("w", f32({k, n}, w))});
+    b.g.outputs = {y};
+    return b.g;
+  };
+  auto sparse = session_for(build(), ExecMode::kAuto);
+  auto dense = session_for(build(), ExecMode::kDense);
+  Tensor in = f32({2, 3, k}, random_values(rng, size_t(6 * k), -1, 0.05f));  // ~95% zeros
+  RunProfile profile;
+  std::vector<float> ys = run1(*sparse, in, &profile);
+  EXPECT_LE(max_rel_error(ys, run1(*dense, in)), 1e-5);
+  ASSERT_EQ(profile.steps.back().op_type, "MatMul");
+  EXPECT_STREQ(profile.steps.back().matmul.path, "sparse");
+}
+
+TEST(SparsePath, NanAndInfGiveTheDensePattern) {
+  std::mt19937 rng(test_seed());
+  RandomMlp mlp(rng, 8, 24, 3, Act::kRelu);
+  auto sparse = session_for(mlp.graph(), ExecMode::kSparse);
+  auto dense = session_for(mlp.graph(), ExecMode::kDense);
+  std::vector<float> x = random_values(rng, 3 * 8, -1, 1);
+  x[2] = std::numeric_limits<float>::quiet_NaN();
+  x[9] = std::numeric_limits<float>::infinity();
+  Tensor in = f32({3, 8}, x);
+  std::vector<float> ys = run1(*sparse, in), yd = run1(*dense, in);
+  ASSERT_EQ(ys.size(), yd.size());
+  for (size_t i = 0; i < ys.size(); ++i) {
+    EXPECT_EQ(std::isnan(ys[i]), std::isnan(yd[i])) << i;
+    EXPECT_EQ(std::isinf(ys[i]), std::isinf(yd[i])) << i;
+  }
+}
+
+TEST(SparsePath, InfiniteWeightsKeepTheLayerDense) {
+  // 0 * inf is NaN on the dense path; skipping the zero would hide it.
+  Builder b;
+  int x = b.value("x");
+  b.g.inputs = {x};
+  int r = b.node("Relu", {x});
+  int y = b.node(
+      "MatMul",
+      {r, b.constant("w", f32({2, 2}, {std::numeric_limits<float>::infinity(), 1.f, 1.f, 1.f}))});
+  b.g.outputs = {y};
+  auto s = session_for(b.g, ExecMode::kSparse);
+  std::vector<float> out = run1(*s, f32({1, 2}, {-1.f, 2.f}));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], 2.f);
+}
+
+TEST(SparsePath, ConcurrentRunsEqualSerialRuns) {
+  std::mt19937 rng(test_seed());
+  RandomMlp mlp(rng, 32, 256, 8, Act::kRelu);
+  for (ExecMode mode : {ExecMode::kAuto, ExecMode::kSparse}) {
+    auto s = session_for(mlp.graph(), mode, 2);
+    std::vector<Tensor> inputs;
+    std::vector<std::vector<float>> serial;
+    for (int t = 0; t < 8; ++t) {
+      int64_t m = 1 + t % 3;
+      inputs.push_back(f32({m, 32}, random_values(rng, size_t(m * 32), -1, 1)));
+      serial.push_back(run1(*s, inputs.back()));
+    }
+    std::vector<std::vector<float>> got(8);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 8; ++t) {
+      pool.emplace_back([&, t] {
+        for (int rep = 0; rep < 20; ++rep) {
+          std::vector<Tensor> out;
+          if (!s->run({inputs[size_t(t)]}, &out).is_ok()) return;
+          if (rep == 0 || floats(out[0]) != got[size_t(t)]) got[size_t(t)] = floats(out[0]);
+          if (got[size_t(t)] != serial[size_t(t)]) return;
+        }
+      });
+    }
+    for (auto &th : pool) th.join();
+    for (int t = 0; t < 8; ++t) EXPECT_EQ(got[size_t(t)], serial[size_t(t)]) << "thread " << t;
+  }
+}
+
+}  // namespace
+}  // namespace si
