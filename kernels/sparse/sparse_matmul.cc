@@ -15,6 +15,9 @@ namespace {
 constexpr size_t kHugePage = size_t{2} << 20;
 // Budget for the chunk of W that all rows of a batch gather from.
 constexpr int64_t kChunkCacheBytes = int64_t{8} << 20;
+// Below this many weight bytes gathered a second thread costs more in
+// wake-up and barrier than it saves.
+constexpr int64_t kBytesPerThread = int64_t{256} << 10;
 
 }  // namespace
 
@@ -64,6 +67,10 @@ void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRo
   const GatherRowsAxpyFn axpy = sparse_kernels().gather_rows_axpy;
   const int64_t n = w.cols();
   if (n == 0) return;
+  int64_t gathered = 0;
+  for (int64_t r = 0; r < m; ++r) gathered += active.count[r];
+  gathered *= n * int64_t(sizeof(float));
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, gathered / kBytesPerThread)));
   // One row: split N evenly across threads. Several rows: chunks sized so the
   // rows of W they touch are re-read from cache, not memory, by each row m.
   int64_t chunk = (n + threads - 1) / threads;
