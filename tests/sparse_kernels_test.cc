@@ -19,15 +19,19 @@ struct Variant {
   const char *name;
   CompactNonzeroFn compact;
   GatherRowsAxpyFn axpy;
+  ScatterRowsAxpyFn scatter;
   bool supported;
 };
 
 std::vector<Variant> variants() {
   const CpuFeatures &cpu = cpu_features();
   return {
-      {"scalar", f32_compact_nonzero__scalar, f32_gather_rows_axpy__scalar, true},
-      {"avx2", f32_compact_nonzero__avx2, f32_gather_rows_axpy__avx2, cpu.avx2 && cpu.fma},
-      {"avx512", f32_compact_nonzero__avx512, f32_gather_rows_axpy__avx512, cpu.avx512f},
+      {"scalar", f32_compact_nonzero__scalar, f32_gather_rows_axpy__scalar,
+       f32_scatter_rows_axpy__scalar, true},
+      {"avx2", f32_compact_nonzero__avx2, f32_gather_rows_axpy__avx2, f32_scatter_rows_axpy__avx2,
+       cpu.avx2 && cpu.fma},
+      {"avx512", f32_compact_nonzero__avx512, f32_gather_rows_axpy__avx512,
+       f32_scatter_rows_axpy__avx512, cpu.avx512f},
   };
 }
 
@@ -149,6 +153,71 @@ TEST(GatherRowsAxpy, SubRangeTouchesOnlyItsColumns) {
     std::vector<float> y(40, -5.f);
     v.axpy(x.data(), idx.data(), 2, w.data(), 40, 3, 37, y.data());
     for (int i = 0; i < 40; ++i) EXPECT_EQ(y[size_t(i)], i >= 3 && i < 37 ? -2.f : -5.f) << v.name;
+  }
+}
+
+TEST(ScatterRowsAxpy, VariantsAgreeBitForBitAndMatchReference) {
+  std::mt19937 rng(seed());
+  std::uniform_real_distribution<float> val(-1.f, 1.f);
+  for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200}) {
+    for (int nw : {1, 2, 4}) {
+      const int64_t m = 5, ldy = n + 3;
+      std::vector<std::vector<float>> w(4, std::vector<float>(static_cast<size_t>(n)));
+      for (auto &row : w)
+        for (float &v : row) v = val(rng);
+      const float *wp[4] = {w[0].data(), w[1].data(), w[2].data(), w[3].data()};
+      // Weight row 1 has no entries; rows 1 and 3 of y appear under several.
+      std::vector<int32_t> rows = {0, 1, 3, 1, 3, 4, 2};
+      std::vector<float> vals = {0.5f, -2.f, 1.f, 3.f, -0.25f, 1.5f, -1.f};
+      const int64_t begin[5] = {0, 3, 3, 5, 7};
+      std::vector<int64_t> starts(begin, begin + nw + 1);
+      std::vector<float> y0(static_cast<size_t>(m * ldy));
+      for (float &v : y0) v = val(rng);
+      for (int64_t n0 : {int64_t{0}, n / 3}) {
+        std::vector<float> want = y0;
+        for (int i = 0; i < nw; ++i)
+          for (int64_t j = begin[i]; j < begin[i + 1]; ++j)
+            for (int64_t c = n0; c < n; ++c) {
+              float &t = want[size_t(rows[size_t(j)] * ldy + c)];
+              t = std::fma(vals[size_t(j)], w[size_t(i)][size_t(c)], t);
+            }
+        for (const Variant &v : variants()) {
+          if (!v.supported) continue;
+          std::vector<float> y = y0;
+          v.scatter(wp, starts.data(), nw, rows.data(), vals.data(), n0, n, y.data(), ldy);
+          EXPECT_EQ(0, std::memcmp(want.data(), y.data(), y.size() * sizeof(float)))
+              << v.name << " n=" << n << " nw=" << nw << " n0=" << n0;
+        }
+      }
+    }
+  }
+}
+
+TEST(SparseRowsGemm, RowGivesTheSameBitsAloneAndInAnyBatch) {
+  std::mt19937 rng(seed());
+  std::uniform_real_distribution<float> val(-1.f, 1.f);
+  const int64_t k = 300, n = 130, m = 9;
+  std::vector<float> x;
+  for (int64_t r = 0; r < m; ++r) {
+    std::vector<float> row = sparse_vector(rng, k, 0.3);
+    x.insert(x.end(), row.begin(), row.end());
+  }
+  std::vector<float> w(static_cast<size_t>(k * n));
+  for (float &v : w) v = val(rng);
+  PackedRows packed;
+  ASSERT_TRUE(packed.pack(w.data(), k, n, false));
+  std::vector<int32_t> idx(static_cast<size_t>(m * k));
+  std::vector<int64_t> count(static_cast<size_t>(m));
+  f32_find_active_rows(x.data(), m, k, k, idx.data(), count.data());
+  std::vector<float> batch(static_cast<size_t>(m * n));
+  f32_sparse_rows_gemm(x.data(), m, k, ActiveRows{idx.data(), count.data(), k}, packed, nullptr,
+                       batch.data(), n, 2);
+  for (int64_t r = 0; r < m; ++r) {
+    std::vector<float> alone(static_cast<size_t>(n));
+    f32_sparse_rows_gemm(x.data() + r * k, 1, k,
+                         ActiveRows{idx.data() + r * k, &count[size_t(r)], k}, packed, nullptr,
+                         alone.data(), n, 1);
+    EXPECT_EQ(0, std::memcmp(alone.data(), batch.data() + r * n, size_t(n) * sizeof(float))) << r;
   }
 }
 

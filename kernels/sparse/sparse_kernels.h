@@ -21,6 +21,16 @@ using CompactNonzeroFn = int64_t (*)(const float *x, int64_t n, int32_t *idx);
 using GatherRowsAxpyFn = void (*)(const float *x, const int32_t *idx, int64_t count, const float *w,
                                   int64_t ldw, int64_t n0, int64_t n1, float *y);
 
+// Up to four weight rows w[0..nw), each applied to its own outputs:
+// y[rows[j] * ldy + (n0:n1)] += vals[j] * w[i][n0:n1] for j in
+// [begin[i], begin[i+1]), rows i in ascending order. The batched sparse GEMM
+// calls it with consecutive active k of the batch (CSC order), so each weight
+// row is read once for every row of the batch that needs it, and four rows
+// stream at once as in the single-row kernel.
+using ScatterRowsAxpyFn = void (*)(const float *const *w, const int64_t *begin, int nw,
+                                   const int32_t *rows, const float *vals, int64_t n0, int64_t n1,
+                                   float *y, int64_t ldy);
+
 int64_t f32_compact_nonzero__scalar(const float *x, int64_t n, int32_t *idx);
 int64_t f32_compact_nonzero__avx2(const float *x, int64_t n, int32_t *idx);
 int64_t f32_compact_nonzero__avx512(const float *x, int64_t n, int32_t *idx);
@@ -32,9 +42,20 @@ void f32_gather_rows_axpy__avx2(const float *x, const int32_t *idx, int64_t coun
 void f32_gather_rows_axpy__avx512(const float *x, const int32_t *idx, int64_t count, const float *w,
                                   int64_t ldw, int64_t n0, int64_t n1, float *y);
 
+void f32_scatter_rows_axpy__scalar(const float *const *w, const int64_t *begin, int nw,
+                                   const int32_t *rows, const float *vals, int64_t n0, int64_t n1,
+                                   float *y, int64_t ldy);
+void f32_scatter_rows_axpy__avx2(const float *const *w, const int64_t *begin, int nw,
+                                 const int32_t *rows, const float *vals, int64_t n0, int64_t n1,
+                                 float *y, int64_t ldy);
+void f32_scatter_rows_axpy__avx512(const float *const *w, const int64_t *begin, int nw,
+                                   const int32_t *rows, const float *vals, int64_t n0, int64_t n1,
+                                   float *y, int64_t ldy);
+
 struct SparseKernels {
   CompactNonzeroFn compact_nonzero;
   GatherRowsAxpyFn gather_rows_axpy;
+  ScatterRowsAxpyFn scatter_rows_axpy;
   const char *isa;  // "avx512", "avx2" or "scalar"
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "kernels/sparse/sparse_kernels.h"
 
@@ -13,8 +14,11 @@ namespace si {
 namespace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
-// Budget for the chunk of W that all rows of a batch gather from.
-constexpr int64_t kChunkCacheBytes = int64_t{8} << 20;
+// Budget for the tile of Y a batch accumulates into while weight rows stream
+// past: a quarter of a 1 MiB L2. Wide tiles matter more than L1 residency:
+// short pieces of scattered weight rows defeat the hardware prefetcher.
+constexpr int64_t kTileYBytes = int64_t{256} << 10;
+
 // Below this many weight bytes gathered a second thread costs more in
 // wake-up and barrier than it saves.
 constexpr int64_t kBytesPerThread = int64_t{256} << 10;
@@ -61,37 +65,128 @@ int64_t f32_find_active_rows(const float *x, int64_t m, int64_t k, int64_t ldx, 
   return total;
 }
 
-void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRows &active,
-                          const PackedRows &w, const float *bias, float *y, int64_t ldy,
-                          int threads) {
+namespace {
+
+void fill_bias(const float *bias, int64_t n0, int64_t n1, float *yr) {
+  const size_t bytes = static_cast<size_t>(n1 - n0) * sizeof(float);
+  if (bias != nullptr) {
+    std::memcpy(yr + n0, bias + n0, bytes);
+  } else {
+    std::memset(yr + n0, 0, bytes);
+  }
+}
+
+// Threads worth waking for `gathered` bytes of weights.
+int useful_threads(int threads, int64_t gathered) {
+  return int(std::max<int64_t>(1, std::min<int64_t>(threads, gathered / kBytesPerThread)));
+}
+
+// One row: N split evenly across threads, each streaming its part of every
+// active weight row.
+void gemv(const float *x, const int32_t *idx, int64_t count, const PackedRows &w, const float *bias,
+          float *y, int threads) {
   const GatherRowsAxpyFn axpy = sparse_kernels().gather_rows_axpy;
   const int64_t n = w.cols();
-  if (n == 0) return;
-  int64_t gathered = 0;
-  for (int64_t r = 0; r < m; ++r) gathered += active.count[r];
-  gathered *= n * int64_t(sizeof(float));
-  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, gathered / kBytesPerThread)));
-  // One row: split N evenly across threads. Several rows: chunks sized so the
-  // rows of W they touch are re-read from cache, not memory, by each row m.
-  int64_t chunk = (n + threads - 1) / threads;
-  if (m > 1) {
-    int64_t fit = kChunkCacheBytes / (std::max<int64_t>(w.rows(), 1) * int64_t(sizeof(float)));
-    chunk = std::min(chunk, std::max<int64_t>(fit, 64));
-  }
-  chunk = (chunk + 15) / 16 * 16;
+  threads = useful_threads(threads, count * n * int64_t(sizeof(float)));
+  const int64_t chunk = ((n + threads - 1) / threads + 15) / 16 * 16;
   const int64_t n_chunks = (n + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && n_chunks > 1)
   for (int64_t c = 0; c < n_chunks; ++c) {
     const int64_t n0 = c * chunk, n1 = std::min(n, n0 + chunk);
-    for (int64_t r = 0; r < m; ++r) {
-      float *yr = y + r * ldy;
-      if (bias != nullptr) {
-        std::memcpy(yr + n0, bias + n0, static_cast<size_t>(n1 - n0) * sizeof(float));
-      } else {
-        std::memset(yr + n0, 0, static_cast<size_t>(n1 - n0) * sizeof(float));
+    fill_bias(bias, n0, n1, y);
+    axpy(x, idx, count, w.data(), w.ld(), n0, n1, y);
+  }
+}
+
+// The batch's active entries regrouped by column k of X (CSC): for every k
+// some row needs, the rows that need it and their values, rows ascending.
+struct ActiveColumns {
+  std::vector<int32_t> ks;     // the union of active k, ascending
+  std::vector<int64_t> start;  // entry i of ks owns rows/vals [start[i], start[i+1])
+  std::vector<int32_t> rows;
+  std::vector<float> vals;
+};
+
+// Fills `cols` (its buffers are reused across calls on this thread: fresh
+// allocations of this size come from mmap and cost page faults every call).
+void by_column(const float *x, int64_t m, int64_t ldx, int64_t k, const ActiveRows &active,
+               ActiveColumns *cols) {
+  std::vector<int64_t> &next = cols->start;  // per k: count, then write cursor
+  next.assign(static_cast<size_t>(k), 0);
+  int64_t nnz = 0;
+  for (int64_t r = 0; r < m; ++r) {
+    const int32_t *idx = active.idx + r * active.idx_stride;
+    for (int64_t j = 0; j < active.count[r]; ++j) ++next[static_cast<size_t>(idx[j])];
+    nnz += active.count[r];
+  }
+  cols->ks.clear();
+  int64_t offset = 0;
+  for (int64_t c = 0; c < k; ++c) {
+    const int64_t count = next[static_cast<size_t>(c)];
+    next[static_cast<size_t>(c)] = offset;
+    if (count == 0) continue;
+    cols->ks.push_back(static_cast<int32_t>(c));
+    offset += count;
+  }
+  cols->rows.resize(static_cast<size_t>(nnz));
+  cols->vals.resize(static_cast<size_t>(nnz));
+  for (int64_t r = 0; r < m; ++r) {
+    const int32_t *idx = active.idx + r * active.idx_stride;
+    for (int64_t j = 0; j < active.count[r]; ++j) {
+      const size_t at = static_cast<size_t>(next[static_cast<size_t>(idx[j])]++);
+      cols->rows[at] = static_cast<int32_t>(r);
+      cols->vals[at] = x[r * ldx + idx[j]];
+    }
+  }
+  // The cursors now point one past each column's entries: shift them into
+  // per-union-entry starts.
+  for (size_t i = 0; i < cols->ks.size(); ++i) next[i] = next[static_cast<size_t>(cols->ks[i])];
+  next.resize(cols->ks.size());
+  next.insert(next.begin(), 0);
+}
+
+}  // namespace
+
+void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRows &active,
+                          const PackedRows &w, const float *bias, float *y, int64_t ldy,
+                          int threads) {
+  const int64_t n = w.cols();
+  if (n == 0 || m == 0) return;
+  if (m == 1) return gemv(x, active.idx, active.count[0], w, bias, y, threads);
+
+  // Each weight row of the union is read once per column chunk and applied
+  // to every row that needs it. The chunk of Y lives in a private tile whose
+  // row stride is padded off the N stride: rows N floats apart would all fall
+  // in the same L1 sets.
+  thread_local ActiveColumns cols;
+  by_column(x, m, ldx, w.rows(), active, &cols);
+  const ScatterRowsAxpyFn scatter = sparse_kernels().scatter_rows_axpy;
+  threads = useful_threads(threads, int64_t(cols.ks.size()) * n * int64_t(sizeof(float)));
+  int64_t chunk = std::min((n + threads - 1) / threads, kTileYBytes / (m * int64_t(sizeof(float))));
+  chunk = std::max<int64_t>(64, (chunk + 63) / 64 * 64);
+  const int64_t n_chunks = (n + chunk - 1) / chunk;
+  const int64_t tile_ld = chunk + 16;
+#pragma omp parallel num_threads(threads) if (threads > 1 && n_chunks > 1)
+  {
+    thread_local std::vector<float> tile;
+    tile.resize(static_cast<size_t>(m * tile_ld));
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const int64_t n0 = c * chunk, n1 = std::min(n, n0 + chunk), len = n1 - n0;
+      for (int64_t r = 0; r < m; ++r) {
+        fill_bias(bias == nullptr ? nullptr : bias + n0, 0, len, tile.data() + r * tile_ld);
       }
-      axpy(x + r * ldx, active.idx + r * active.idx_stride, active.count[r], w.data(), w.ld(), n0,
-           n1, yr);
+      const float *rows4[4];
+      for (size_t i = 0; i < cols.ks.size(); i += 4) {
+        const int nw = int(std::min<size_t>(4, cols.ks.size() - i));
+        for (int q = 0; q < nw; ++q) rows4[q] = w.data() + cols.ks[i + size_t(q)] * w.ld() + n0;
+        scatter(rows4, cols.start.data() + i, nw, cols.rows.data(), cols.vals.data(), 0, len,
+                tile.data(), tile_ld);
+      }
+      for (int64_t r = 0; r < m; ++r) {
+        std::memcpy(y + r * ldy + n0, tile.data() + r * tile_ld,
+                    static_cast<size_t>(len) * sizeof(float));
+      }
     }
   }
 }

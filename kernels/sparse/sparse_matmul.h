@@ -40,8 +40,10 @@ struct ActiveRows {
 };
 
 // Y[m, :] = bias (or 0) + sum over k in active(m) of X[m, k] * W[k, :].
-// N is split into column chunks small enough that the chunk of W stays in the
-// last-level cache while every row m gathers from it; threads take chunks.
+// One row gathers its active weight rows; a batch is regrouped by column of X
+// so each weight row in the union of active sets is read once for all rows.
+// Per output element the terms are added in ascending k either way, so a row
+// gives bit-identical results alone or in any batch. Threads take N chunks.
 void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRows &active,
                           const PackedRows &w, const float *bias, float *y, int64_t ldy,
                           int threads);
