@@ -39,5 +39,23 @@ Status create_gather(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_unsqueeze(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_squeeze(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_concat(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_size(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_constant_of_shape(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_range(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// transform.cc
+Status create_transpose(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_slice(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_split(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_expand(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_tile(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_pad(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// resize.cc
+Status create_resize(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_upsample(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// einsum.cc
+Status create_einsum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 }  // namespace si

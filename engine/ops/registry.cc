@@ -37,6 +37,18 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Unsqueeze", 1, kMaxOpset, create_unsqueeze, SparseRole::kNone},
       {"", "Squeeze", 1, kMaxOpset, create_squeeze, SparseRole::kNone},
       {"", "Concat", 1, kMaxOpset, create_concat, SparseRole::kNone},
+      {"", "Size", 1, kMaxOpset, create_size, SparseRole::kNone},
+      {"", "ConstantOfShape", 9, kMaxOpset, create_constant_of_shape, SparseRole::kNone},
+      {"", "Range", 11, kMaxOpset, create_range, SparseRole::kNone},
+      {"", "Transpose", 1, kMaxOpset, create_transpose, SparseRole::kNone},
+      {"", "Slice", 1, kMaxOpset, create_slice, SparseRole::kNone},
+      {"", "Split", 1, kMaxOpset, create_split, SparseRole::kNone},
+      {"", "Expand", 8, kMaxOpset, create_expand, SparseRole::kNone},
+      {"", "Tile", 6, kMaxOpset, create_tile, SparseRole::kNone},
+      {"", "Pad", 1, kMaxOpset, create_pad, SparseRole::kNone},
+      {"", "Resize", 10, kMaxOpset, create_resize, SparseRole::kNone},
+      {"", "Upsample", 7, 10, create_upsample, SparseRole::kNone},
+      {"", "Einsum", 12, kMaxOpset, create_einsum, SparseRole::kNone},
   };
   return table;
 }

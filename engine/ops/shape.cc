@@ -1,6 +1,8 @@
 // Shape-only and data-movement ops: Flatten, Reshape, Identity, Dropout,
-// Shape, Gather, Unsqueeze, Squeeze, Concat. The view ops alias their input.
+// Shape, Gather, Unsqueeze, Squeeze, Concat, Size, ConstantOfShape, Range.
+// The view ops alias their input.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -540,6 +542,162 @@ Status create_concat(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
     if (!ctx.has_input(i)) return invalid_model("input " + std::to_string(i) + " is missing");
   if (n.opset >= 4 && !n.has_attr("axis")) return invalid_model("attribute axis is missing");
   *out = std::make_unique<ConcatKernel>(n.attr_int("axis", 1));
+  return Status::ok();
+}
+
+// ---------------------------------------------------------------- Size, ConstantOfShape, Range
+
+namespace {
+
+class SizeKernel final : public OpKernel {
+ public:
+  Status reshape(const std::vector<const Tensor *> &, std::vector<OutputDesc> *out) const override {
+    out->push_back(OutputDesc{DType::kInt64, {}, -1});
+    return Status::ok();
+  }
+  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
+             const RunContext &) const override {
+    *out[0]->data<int64_t>() = in[0]->numel();
+    return Status::ok();
+  }
+};
+
+class ConstantOfShapeKernel final : public OpKernel {
+ public:
+  explicit ConstantOfShapeKernel(Tensor value) : value_(std::move(value)) {}
+  Status reshape(const std::vector<const Tensor *> &in,
+                 std::vector<OutputDesc> *out) const override {
+    Shape y;
+    SI_RETURN_IF_ERROR(read_i64_vector(*in[0], "shape", &y));
+    int64_t n = 0;
+    Status s = checked_numel(y, &n);
+    if (!s.is_ok()) return invalid_argument("shape " + shape_str(y) + ": " + s.message());
+    out->push_back(OutputDesc{value_.dtype(), y, -1});
+    return Status::ok();
+  }
+  Status run(const std::vector<const Tensor *> &, const std::vector<Tensor *> &out,
+             const RunContext &) const override {
+    const size_t elem = dtype_size(value_.dtype());
+    char *y = static_cast<char *>(out[0]->raw());
+    for (int64_t i = 0; i < out[0]->numel(); ++i)
+      std::memcpy(y + size_t(i) * elem, value_.raw(), elem);
+    return Status::ok();
+  }
+
+ private:
+  Tensor value_;
+};
+
+// Range over float32, int32 or int64 scalars: max(ceil((limit - start) / delta), 0)
+// elements start + i * delta. Counts are computed wide (double, __int128) so no
+// input can overflow them.
+class RangeKernel final : public OpKernel {
+ public:
+  Status reshape(const std::vector<const Tensor *> &in,
+                 std::vector<OutputDesc> *out) const override {
+    int64_t n = 0;
+    SI_RETURN_IF_ERROR(count(in, &n));
+    out->push_back(OutputDesc{in[0]->dtype(), {n}, -1});
+    return Status::ok();
+  }
+  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
+             const RunContext &) const override {
+    int64_t n = 0;
+    SI_RETURN_IF_ERROR(count(in, &n));
+    switch (in[0]->dtype()) {
+      case DType::kFloat32: {
+        const double start = value<float>(in[0]), delta = value<float>(in[2]);
+        float *y = out[0]->data<float>();
+        for (int64_t i = 0; i < n; ++i) y[i] = float(start + double(i) * delta);
+        break;
+      }
+      case DType::kInt32:
+        fill_int<int32_t>(in, n, out[0]->data<int32_t>());
+        break;
+      default:
+        fill_int<int64_t>(in, n, out[0]->data<int64_t>());
+        break;
+    }
+    return Status::ok();
+  }
+
+ private:
+  template <typename T>
+  static T value(const Tensor *t) {
+    return *t->data<T>();
+  }
+  template <typename T>
+  static void fill_int(const std::vector<const Tensor *> &in, int64_t n, T *y) {
+    const __int128 start = value<T>(in[0]), delta = value<T>(in[2]);
+    for (int64_t i = 0; i < n; ++i) y[i] = T(start + __int128(i) * delta);
+  }
+  template <typename T>
+  static __int128 int_count(const std::vector<const Tensor *> &in) {
+    const __int128 diff = __int128(value<T>(in[1])) - value<T>(in[0]);
+    const __int128 delta = value<T>(in[2]);
+    if (delta > 0) return diff > 0 ? (diff + delta - 1) / delta : 0;
+    return diff < 0 ? (-diff - delta - 1) / -delta : 0;
+  }
+  static Status count(const std::vector<const Tensor *> &in, int64_t *n) {
+    const DType t = in[0]->dtype();
+    const char *names[] = {"start", "limit", "delta"};
+    for (size_t i = 0; i < 3; ++i) {
+      if (in[i]->dtype() != t || in[i]->numel() != 1 || in[i]->rank() > 1)
+        return invalid_argument(std::string(names[i]) + " must be a scalar of the start's dtype " +
+                                dtype_name(t) + ", got " + dtype_name(in[i]->dtype()) +
+                                shape_str(in[i]->shape()));
+    }
+    double c = 0;
+    if (t == DType::kFloat32) {
+      const double start = value<float>(in[0]), limit = value<float>(in[1]),
+                   delta = value<float>(in[2]);
+      if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta) || delta == 0)
+        return invalid_argument("start, limit and delta must be finite with a non-zero delta");
+      c = std::ceil((limit - start) / delta);
+    } else if (t == DType::kInt32 || t == DType::kInt64) {
+      const bool wide = t == DType::kInt64;
+      if (wide ? value<int64_t>(in[2]) == 0 : value<int32_t>(in[2]) == 0)
+        return invalid_argument("delta must not be 0");
+      c = double(wide ? int_count<int64_t>(in) : int_count<int32_t>(in));
+    } else {
+      return unsupported(std::string("Range over ") + dtype_name(t));
+    }
+    if (c > double(kMaxElements))
+      return invalid_argument("output would have " + std::to_string(c) + " elements, above " +
+                              std::to_string(kMaxElements));
+    *n = c > 0 ? int64_t(c) : 0;
+    return Status::ok();
+  }
+};
+
+}  // namespace
+
+Status create_size(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  SI_RETURN_IF_ERROR(require_input(ctx, 0, "data"));
+  *out = std::make_unique<SizeKernel>();
+  return Status::ok();
+}
+
+Status create_constant_of_shape(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  SI_RETURN_IF_ERROR(require_input(ctx, 0, "input"));
+  Tensor value;
+  auto it = ctx.node.attrs.find("value");
+  if (it == ctx.node.attrs.end()) {
+    SI_RETURN_IF_ERROR(Tensor::allocate(DType::kFloat32, {1}, &value));
+  } else {
+    if (it->second.kind != Attribute::Kind::kTensor || it->second.t.numel() != 1)
+      return invalid_model("attribute value must be a one-element tensor");
+    value = it->second.t;
+  }
+  *out = std::make_unique<ConstantOfShapeKernel>(value);
+  return Status::ok();
+}
+
+Status create_range(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  SI_RETURN_IF_ERROR(require_input(ctx, 0, "start"));
+  SI_RETURN_IF_ERROR(require_input(ctx, 1, "limit"));
+  SI_RETURN_IF_ERROR(require_input(ctx, 2, "delta"));
+  *out = std::make_unique<RangeKernel>();
   return Status::ok();
 }
 
