@@ -27,6 +27,19 @@ Status create_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_fused_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // normalization.cc
+// conv.cc
+Status create_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_conv_transpose(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// pool.cc
+Status create_max_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_average_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_global_average_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_global_max_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// batchnorm.cc
+Status create_batch_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 Status create_layer_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // shape.cc
