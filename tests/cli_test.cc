@@ -507,6 +507,42 @@ TEST(Cli, InfoListsInterfaceWeightsAndOps) {
       << r.out;
 }
 
+TEST(Cli, ProfileShowsTheSparsePathAfterEachRelu) {
+  TempDir dir;
+  std::string trace = dir / "trace.json";
+  Result r =
+      expect_ok({model_path(), "--inputs-dir", source_dir() + "/models/digits_mlp", "--bench",
+                 "--iters", "8", "--warmup", "1", "--threads", "1", "--profile", "--trace", trace});
+  // Three Gemms: the first reads raw pixels (dense), the two after a ReLU go sparse.
+  EXPECT_NE(r.out.find("FusedGemm        /0/Gemm"), std::string::npos) << r.out;
+  std::istringstream lines(r.out);
+  std::string line;
+  int sparse_rows = 0;
+  while (std::getline(lines, line)) {
+    if (line.find("Gemm") != std::string::npos && line.size() > 6 &&
+        line.compare(line.size() - 6, 6, "sparse") == 0) {
+      ++sparse_rows;
+    }
+  }
+  EXPECT_EQ(sparse_rows, 2) << r.out;
+  EXPECT_NE(r.out.find("over 8 run(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("matmul work on the sparse path: "), std::string::npos) << r.out;
+  std::string t = slurp(trace);
+  EXPECT_EQ(t.rfind("{\"traceEvents\":[", 0), 0u) << t;
+  size_t events = 0;
+  for (size_t at = t.find("\"ph\":\"X\""); at != std::string::npos;
+       at = t.find("\"ph\":\"X\"", at + 1))
+    ++events;
+  EXPECT_EQ(events, 8u * 3u) << t;  // one event per node and timed run
+  EXPECT_NE(t.find("\"path\":\"sparse\""), std::string::npos);
+}
+
+TEST(Cli, ProfileWithDenseModeTakesNoSparsePath) {
+  Result r = expect_ok({model_path(), data_path("input_0.bin"), "--dense", "--profile"});
+  EXPECT_EQ(r.out.find(" sparse\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("matmul work on the sparse path: 0.0%"), std::string::npos) << r.out;
+}
+
 TEST(Cli, HelpAndVersion) {
   Result r = expect_ok({"--help"});
   EXPECT_EQ(r.out.rfind("usage: sparse-infer MODEL.onnx", 0), 0u) << r.out;

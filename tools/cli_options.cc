@@ -48,7 +48,12 @@ a ReLU make unnecessary.
                    timed runs cycling through the input sets. The last line
                    is `latency_us p50=.. p90=.. p99=.. mean=.. iters=N`.
   --json FILE      with --bench: also write the results as JSON
-  --info           print inputs, outputs, constant bytes and the op histogram
+  --info           print inputs, outputs, weight memory and the op histogram
+  --profile        per node: op, name, output shape, time (median over the
+                   --bench timed runs), share of total; for matmuls the input
+                   density and the path taken (sparse/dense); then the share
+                   of matmul work that ran sparse and weight bytes read
+  --trace FILE     the same runs as a Chrome trace (chrome://tracing)
   -h, --help       this text
   --version        print the version
 
@@ -159,6 +164,12 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
     } else if (name == "--info") {
       if (!no_value()) return false;
       o.info = true;
+    } else if (name == "--profile") {
+      if (!no_value()) return false;
+      o.profile = true;
+    } else if (name == "--trace") {
+      if (!take_value()) return false;
+      o.trace = value;
     } else {
       *error = "unknown option '" + arg + "' (see --help)";
       return false;

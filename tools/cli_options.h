@@ -30,6 +30,8 @@ struct Options {
   long warmup = 10;
   long iters = 100;
   std::string json;
+  bool profile = false;  // per-node table (over the timed runs with --bench)
+  std::string trace;     // Chrome trace file of the same runs
 };
 
 // Parses argv[1..]; false with a one-line message on a usage error. Options may

@@ -15,6 +15,7 @@
 #include "tools/cli_options.h"
 #include "tools/input_sets.h"
 #include "tools/output_writer.h"
+#include "tools/profile_report.h"
 #include "tools/tensor_io.h"
 
 namespace si::cli {
@@ -87,15 +88,31 @@ void print_info(const std::string &model, const Session &session) {
   out(s);
 }
 
+// --profile prints the table, --trace writes the Chrome trace.
+int emit_profile(const Options &o, const ProfileReport &report) {
+  if (o.profile) out(report.table());
+  if (!o.trace.empty()) {
+    Status s = write_file_atomic(o.trace, report.chrome_trace());
+    if (!s.is_ok()) return fail(kExitUsage, "--trace: " + s.message());
+  }
+  return kExitOk;
+}
+
 int run_bench(const Options &o, const Session &session, double load_ms,
               const std::vector<InputSet> &sets) {
   std::vector<Tensor> outputs;
   size_t k = 0;
+  ProfileReport report;
+  RunProfile profile;
+  const bool profiling = o.profile || !o.trace.empty();
   auto run_one = [&](double *us) -> int {
     const InputSet &set = sets[k++ % sets.size()];
+    // Only timed runs are profiled, and their latency includes the profiling.
+    RunProfile *p = profiling && us != nullptr ? &profile : nullptr;
     Clock::time_point start = Clock::now();
-    Status s = session.run(set.tensors, &outputs);
+    Status s = session.run(set.tensors, &outputs, p);
     if (us) *us = micros_since(start);
+    if (p != nullptr && s.is_ok()) report.add(profile);
     if (s.is_ok()) return kExitOk;
     return fail(run_exit_code(s),
                 "running " + (set.label.empty() ? o.model : set.label) + ": " + s.message());
@@ -106,6 +123,7 @@ int run_bench(const Options &o, const Session &session, double load_ms,
   r.threads = session.options().threads;
   r.mode = mode_name(session.options().mode);
   if (int code = run_one(&r.first_run_us)) return code;
+  report = ProfileReport();  // the first run pays one-time costs: keep it out
   for (long i = 0; i < o.warmup; ++i) {
     if (int code = run_one(nullptr)) return code;
   }
@@ -126,6 +144,7 @@ int run_bench(const Options &o, const Session &session, double load_ms,
                 "latency us: min %.1f  mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
                 r.threads, r.mode.c_str(), sets.size(), r.load_ms, r.first_run_us, r.warmup,
                 l.iters, l.min, l.mean, l.p50, l.p90, l.p99, l.max);
+  if (int code = emit_profile(o, report)) return code;
   out("model: " + o.model + "\n" + buf + latency_line(l) + "\n");
   return kExitOk;
 }
@@ -222,15 +241,19 @@ int run_cli(int argc, char **argv) {
                                 " input sets; give a directory (ending in /) instead");
   }
   std::vector<Tensor> outputs;
+  ProfileReport report;
+  RunProfile profile;
+  const bool profiling = o.profile || !o.trace.empty();
   for (const InputSet &set : sets) {
-    s = session->run(set.tensors, &outputs);
+    s = session->run(set.tensors, &outputs, profiling ? &profile : nullptr);
     if (!s.is_ok()) {
       return fail(run_exit_code(s),
                   "running " + (set.label.empty() ? o.model : set.label) + ": " + s.message());
     }
+    if (profiling) report.add(profile);
     if (int code = emit_outputs(o, *session, set, sets.size() > 1, outputs)) return code;
   }
-  return kExitOk;
+  return emit_profile(o, report);
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+// --profile and --trace: per-node times over one or many runs, with the path
+// every consumer matmul took.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/session.h"
+
+namespace si::cli {
+
+class ProfileReport {
+ public:
+  void add(const RunProfile &run);
+
+  // One row per node (op, name, output shape, median µs, share, density,
+  // path), then the summary lines: share of matmul work that ran sparse and
+  // weight bytes read vs the dense equivalent.
+  std::string table() const;
+  // Chrome trace (chrome://tracing, Perfetto; the format ONNX Runtime's
+  // profiler writes): one complete event per node and run.
+  std::string chrome_trace() const;
+
+ private:
+  std::vector<RunProfile> runs_;
+};
+
+}  // namespace si::cli
