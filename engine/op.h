@@ -63,6 +63,16 @@ class OpKernel {
                          std::vector<OutputDesc> *out) const = 0;
   virtual Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
                      const RunContext &ctx) const = 0;
+
+  // Bytes of weights held in the kernel's own layouts (packed at create).
+  virtual size_t packed_bytes() const { return 0; }
+  // True when create() kept its own copy of constant input i and neither
+  // reshape nor run reads that input's data: the session then frees the
+  // constant and keeps only its dtype and shape (weights are stored once).
+  virtual bool packs_input(size_t i) const {
+    (void)i;
+    return false;
+  }
 };
 
 using OpFactory = Status (*)(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

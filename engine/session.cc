@@ -83,6 +83,7 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
   s->options_ = options;
   if (s->options_.threads <= 0) s->options_.threads = omp_get_num_procs();
 
+  for (const auto &kv : graph.constants) s->model_constant_bytes_ += kv.second.size_bytes();
   std::string missing = list_unsupported(graph);
   if (!missing.empty()) return unsupported(missing);
   // Validate structure before any pass touches it.
@@ -108,6 +109,7 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
     step.consumer = reg != nullptr && reg->role == SparseRole::kConsumer;
     s->steps_.push_back(std::move(step));
   }
+  s->free_packed_constants();
   for (int v : g.inputs) s->input_infos_.push_back(g.values[size_t(v)]);
   for (int v : g.outputs) s->output_infos_.push_back(g.values[size_t(v)]);
   *out = std::move(s);
@@ -240,8 +242,34 @@ std::map<std::string, int> Session::op_histogram() const {
 
 size_t Session::constant_bytes() const {
   size_t bytes = 0;
-  for (const auto &kv : graph_.constants) bytes += kv.second.size_bytes();
+  for (const auto &kv : graph_.constants)
+    if (kv.second.raw() != nullptr) bytes += kv.second.size_bytes();
   return bytes;
+}
+
+size_t Session::weight_bytes() const {
+  size_t bytes = constant_bytes();
+  for (const Step &step : steps_) bytes += step.kernel->packed_bytes();
+  return bytes;
+}
+
+void Session::free_packed_constants() {
+  std::unordered_map<int, bool> packed_by_all;
+  for (const Step &step : steps_) {
+    const Node &node = graph_.nodes[step.node];
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int v = node.inputs[i];
+      if (!graph_.is_constant(v)) continue;
+      auto it = packed_by_all.emplace(v, true).first;
+      it->second = it->second && step.kernel->packs_input(i);
+    }
+  }
+  for (int v : graph_.outputs) packed_by_all[v] = false;
+  for (const auto &kv : packed_by_all) {
+    if (!kv.second || !graph_.is_constant(kv.first)) continue;
+    Tensor &t = graph_.constants[kv.first];
+    t = Tensor::borrow(t.dtype(), t.shape(), nullptr);  // shape kept for reshape()
+  }
 }
 
 }  // namespace si

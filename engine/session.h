@@ -48,8 +48,14 @@ class Session {
 
   // op type -> node count after optimisation (for --info).
   std::map<std::string, int> op_histogram() const;
-  // Bytes held by constants (weights, folded values) after optimisation.
+  // Bytes held by constants (weights, folded values) after optimisation,
+  // not counting those a kernel packed and the session freed.
   size_t constant_bytes() const;
+  // Everything the session holds for weights: constant_bytes() plus every
+  // kernel's packed copies. Compare with model_constant_bytes().
+  size_t weight_bytes() const;
+  // Bytes of the model's initializers and constants as loaded.
+  size_t model_constant_bytes() const { return model_constant_bytes_; }
   const Graph &graph() const { return graph_; }
   const SessionOptions &options() const { return options_; }
 
@@ -67,12 +73,14 @@ class Session {
                   class BufferPool &pool, RunContext &ctx) const;
 
   Status check_input(size_t i, const Tensor &t) const;
+  void free_packed_constants();
 
   Graph graph_;
   SessionOptions options_;
   std::vector<ValueInfo> input_infos_;
   std::vector<ValueInfo> output_infos_;
   std::vector<Step> steps_;
+  size_t model_constant_bytes_ = 0;
 };
 
 // Creates the kernel for one node, or fails naming it (used by the session and

@@ -72,6 +72,20 @@ std::string indent(const std::string &text) {
   return s;
 }
 
+// What the session holds for weights against what the model brought.
+std::string weight_memory_line(const Session &session) {
+  const double model = double(session.model_constant_bytes()),
+               held = double(session.weight_bytes());
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "weight memory: %.1f MiB held (%.1f MiB constants + %.1f MiB packed) for %.1f MiB "
+                "of model constants: %.2fx\n",
+                held / 1048576.0, double(session.constant_bytes()) / 1048576.0,
+                (held - double(session.constant_bytes())) / 1048576.0, model / 1048576.0,
+                model > 0 ? held / model : 0.0);
+  return buf;
+}
+
 void print_info(const std::string &model, const Session &session) {
   std::string s = "model: " + model + "\ninputs:\n";
   for (const ValueInfo &v : session.inputs()) s += "  " + v.name + ": " + value_info_str(v) + "\n";
@@ -80,6 +94,7 @@ void print_info(const std::string &model, const Session &session) {
   char kib[32];
   std::snprintf(kib, sizeof kib, "%.1f", static_cast<double>(session.constant_bytes()) / 1024.0);
   s += "constant bytes: " + std::to_string(session.constant_bytes()) + " (" + kib + " KiB)\n";
+  s += weight_memory_line(session);
   std::map<std::string, int> ops = session.op_histogram();
   int nodes = 0;
   for (const auto &kv : ops) nodes += kv.second;
@@ -89,8 +104,8 @@ void print_info(const std::string &model, const Session &session) {
 }
 
 // --profile prints the table, --trace writes the Chrome trace.
-int emit_profile(const Options &o, const ProfileReport &report) {
-  if (o.profile) out(report.table());
+int emit_profile(const Options &o, const Session &session, const ProfileReport &report) {
+  if (o.profile) out(report.table() + weight_memory_line(session));
   if (!o.trace.empty()) {
     Status s = write_file_atomic(o.trace, report.chrome_trace());
     if (!s.is_ok()) return fail(kExitUsage, "--trace: " + s.message());
@@ -144,7 +159,7 @@ int run_bench(const Options &o, const Session &session, double load_ms,
                 "latency us: min %.1f  mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
                 r.threads, r.mode.c_str(), sets.size(), r.load_ms, r.first_run_us, r.warmup,
                 l.iters, l.min, l.mean, l.p50, l.p90, l.p99, l.max);
-  if (int code = emit_profile(o, report)) return code;
+  if (int code = emit_profile(o, session, report)) return code;
   out("model: " + o.model + "\n" + buf + latency_line(l) + "\n");
   return kExitOk;
 }
@@ -253,7 +268,7 @@ int run_cli(int argc, char **argv) {
     if (profiling) report.add(profile);
     if (int code = emit_outputs(o, *session, set, sets.size() > 1, outputs)) return code;
   }
-  return emit_profile(o, report);
+  return emit_profile(o, *session, report);
 }
 
 }  // namespace

@@ -132,6 +132,10 @@ class MatMulOp : public OpKernel {
   }
 
   std::unique_ptr<ConstWeightMatmul> packed_;  // set when B is a constant float32 matrix
+
+ public:
+  size_t packed_bytes() const override { return packed_ ? packed_->weight_bytes() : 0; }
+  bool packs_input(size_t i) const override { return i == 1 && packed_ != nullptr; }
 };
 
 // ---------------------------------------------------------------- Gemm
@@ -229,6 +233,12 @@ class GemmOp : public OpKernel {
  private:
   Config cfg_;
   std::unique_ptr<ConstWeightMatmul> packed_;  // set when B is a constant float32 matrix
+
+ public:
+  size_t packed_bytes() const override { return packed_ ? packed_->weight_bytes() : 0; }
+  bool packs_input(size_t i) const override {
+    return packed_ != nullptr && (i == 1 || (i == 2 && cfg_.bias_folded));
+  }
 };
 
 // ---------------------------------------------------------------- FusedGemm
@@ -261,6 +271,10 @@ class FusedGemmOp : public OpKernel {
 
  private:
   std::unique_ptr<ConstWeightMatmul> packed_;
+
+ public:
+  size_t packed_bytes() const override { return packed_->weight_bytes(); }
+  bool packs_input(size_t i) const override { return i == 1 || i == 2; }  // bias copied too
 };
 
 const Tensor *constant_matrix(const LoadContext &ctx, size_t i) {
