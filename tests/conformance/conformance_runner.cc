@@ -1,7 +1,8 @@
 // Runs ONNX backend test cases (model.onnx + test_data_set_*/input_N.pb,
 // output_N.pb) and compares with the expected outputs.
 //
-//   si_conformance [--skip-list FILE] CASE_DIR...      one line per case; exit 0 all pass,
+//   si_conformance [--mode auto|dense|sparse] [--skip-list FILE] CASE_DIR...
+//                                                       one line per case; exit 0 all pass,
 //                                                       77 all skipped, 1 otherwise
 //   si_conformance --summary DATA_ROOT                 per-folder table of every case
 #include <algorithm>
@@ -108,9 +109,9 @@ std::vector<si::Tensor> read_numbered(const fs::path &set, const std::string &st
   return tensors;
 }
 
-Result run_case(const fs::path &dir) {
+Result run_case(const fs::path &dir, const si::SessionOptions &options) {
   std::unique_ptr<si::Session> session;
-  si::Status s = si::load_session_file((dir / "model.onnx").string(), si::SessionOptions(), &session);
+  si::Status s = si::load_session_file((dir / "model.onnx").string(), options, &session);
   if (!s.is_ok()) {
     bool unsupported = s.code() == si::StatusCode::kUnsupported;
     return {unsupported ? Outcome::kUnsupported : Outcome::kFailed, s.message()};
@@ -150,7 +151,8 @@ std::vector<std::pair<std::string, std::string>> read_skip_list(const std::strin
     if (line.empty() || line[0] == '#') continue;
     size_t sp = line.find_first_of(" \t");
     std::string pattern = line.substr(0, sp);
-    std::string reason = sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
+    std::string reason =
+        sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
     rules.emplace_back(pattern, reason);
   }
   return rules;
@@ -160,8 +162,8 @@ const std::string *skip_reason(const std::vector<std::pair<std::string, std::str
                                const std::string &id) {
   for (const auto &r : rules) {
     const std::string &p = r.first;
-    bool match = !p.empty() && p.back() == '*' ? id.rfind(p.substr(0, p.size() - 1), 0) == 0
-                                                 : id == p;
+    bool match =
+        !p.empty() && p.back() == '*' ? id.rfind(p.substr(0, p.size() - 1), 0) == 0 : id == p;
     if (match) return &r.second;
   }
   return nullptr;
@@ -190,14 +192,13 @@ int summary(const fs::path &root) {
     int count[3] = {0, 0, 0};
     for (const fs::path &c : sorted_entries(folder, "test_")) {
       if (!fs::exists(c / "model.onnx")) continue;
-      Result r = run_case(c);
+      Result r = run_case(c, si::SessionOptions());
       ++count[int(r.outcome)];
       std::fprintf(stderr, "%s %s %s\n", outcome_name(r.outcome), case_id(c).c_str(),
                    r.detail.c_str());
     }
     if (count[0] + count[1] + count[2] == 0) continue;
-    std::printf("| %s | %d | %d | %d |\n", folder.filename().c_str(), count[0], count[1],
-                count[2]);
+    std::printf("| %s | %d | %d | %d |\n", folder.filename().c_str(), count[0], count[1], count[2]);
     for (int i = 0; i < 3; ++i) total[i] += count[i];
   }
   std::printf("| total | %d | %d | %d |\n", total[0], total[1], total[2]);
@@ -210,13 +211,26 @@ int main(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 2 && args[0] == "--summary") return summary(args[1]);
   std::vector<std::pair<std::string, std::string>> skips;
+  si::SessionOptions options;
   size_t first = 0;
-  if (args.size() >= 2 && args[0] == "--skip-list") {
-    skips = read_skip_list(args[1]);
-    first = 2;
+  while (first + 1 < args.size() && (args[first] == "--skip-list" || args[first] == "--mode")) {
+    const std::string &value = args[first + 1];
+    if (args[first] == "--skip-list") {
+      skips = read_skip_list(value);
+    } else if (value == "dense" || value == "sparse" || value == "auto") {
+      options.mode = value == "dense"    ? si::ExecMode::kDense
+                     : value == "sparse" ? si::ExecMode::kSparse
+                                         : si::ExecMode::kAuto;
+    } else {
+      std::fprintf(stderr, "--mode takes auto, dense or sparse\n");
+      return 1;
+    }
+    first += 2;
   }
   if (first >= args.size()) {
-    std::fprintf(stderr, "usage: si_conformance [--skip-list FILE] CASE_DIR... | --summary ROOT\n");
+    std::fprintf(
+        stderr,
+        "usage: si_conformance [--mode M] [--skip-list FILE] CASE_DIR... | --summary ROOT\n");
     return 1;
   }
   int passed = 0, failed = 0, skipped = 0;
@@ -228,7 +242,7 @@ int main(int argc, char **argv) {
       ++skipped;
       continue;
     }
-    Result r = run_case(dir);
+    Result r = run_case(dir, options);
     std::printf("%s %s%s%s\n", outcome_name(r.outcome), id.c_str(), r.detail.empty() ? "" : ": ",
                 r.detail.c_str());
     r.outcome == Outcome::kPassed ? ++passed : ++failed;
