@@ -4,11 +4,12 @@
 // batches (the active rows change every iteration) and through a set of
 // weight matrices whose total exceeds 64 MiB (twice the L3).
 //
-// Counters: eff_GBps = weight bytes the sparse path actually reads per
-// second (active rows only); dense_eq_GBps = bytes of the full matrix per
-// second (what a dense kernel would have to read in the same time);
-// density = measured fraction of non-zero inputs; efficiency = eff_GBps /
-// this machine's measured read bandwidth (printed first).
+// Counters (all from the median call, p50_us): eff_GBps = weight bytes the
+// sparse path actually reads per second (the rows in the union of the
+// batch's active sets); dense_eq_GBps = bytes of the full matrix per second
+// (what a dense kernel would have to read in the same time); density =
+// measured fraction of non-zero inputs; efficiency = eff_GBps / this
+// machine's measured read bandwidth (printed first, also read_GBps).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -28,6 +29,8 @@
 namespace {
 
 constexpr int kInputSets = 16;
+// Every benchmark's median is taken over this many timed calls.
+constexpr int kIterations = 60;
 constexpr size_t kWeightSetBytes = size_t{64} << 20;
 
 double g_read_gbps[3] = {0, 0, 0};  // by thread count
@@ -112,6 +115,40 @@ std::vector<std::vector<float>> make_inputs(int64_t m, int64_t k, double density
   return sets;
 }
 
+// Per-iteration times, so the report can give the median (the mean of a
+// shared machine's samples is pulled around by a few preempted runs).
+class Samples {
+ public:
+  template <typename F>
+  void time(benchmark::State &state, F &&body) {
+    auto t0 = std::chrono::steady_clock::now();
+    body();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.SetIterationTime(s);
+    seconds_.push_back(s);
+  }
+  double median_us() {
+    std::sort(seconds_.begin(), seconds_.end());
+    return seconds_.empty() ? 0 : seconds_[seconds_.size() / 2] * 1e6;
+  }
+
+ private:
+  std::vector<double> seconds_;
+};
+
+// Weight rows a batch touches: the union of its rows' active sets.
+double mean_union_rows(const std::vector<std::vector<float>> &inputs, int64_t m, int64_t k) {
+  double total = 0;
+  for (const auto &x : inputs) {
+    std::vector<bool> any(static_cast<size_t>(k), false);
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t c = 0; c < k; ++c)
+        if (x[size_t(r * k + c)] != 0.f) any[size_t(c)] = true;
+    total += double(std::count(any.begin(), any.end(), true));
+  }
+  return total / double(inputs.size());
+}
+
 void run_sparse(benchmark::State &state, int64_t k, int64_t n, int64_t m, double density,
                 int threads) {
   Weights &w = weights_for(k, n);
@@ -121,28 +158,31 @@ void run_sparse(benchmark::State &state, int64_t k, int64_t n, int64_t m, double
   std::vector<int64_t> count(static_cast<size_t>(m));
   size_t it = 0;
   int64_t nnz = 0, calls = 0;
+  Samples samples;
   omp_set_num_threads(threads);
   for (auto _ : state) {
     const std::vector<float> &x = inputs[it % kInputSets];
     const size_t wi = it % w.sparse.size();
-    // The producer's pass that finds active rows is part of the sparse cost.
-    nnz += si::f32_find_active_rows(x.data(), m, k, k, idx.data(), count.data());
-    si::f32_sparse_rows_gemm(x.data(), m, k, si::ActiveRows{idx.data(), count.data(), k},
-                             w.sparse[wi], w.bias[wi].data(), y.data(), n, threads);
+    samples.time(state, [&] {
+      // The producer's pass that finds active rows is part of the sparse cost.
+      nnz += si::f32_find_active_rows(x.data(), m, k, k, idx.data(), count.data());
+      si::f32_sparse_rows_gemm(x.data(), m, k, si::ActiveRows{idx.data(), count.data(), k},
+                               w.sparse[wi], w.bias[wi].data(), y.data(), n, threads);
+    });
     benchmark::DoNotOptimize(y.data());
     ++it;
     ++calls;
   }
-  const double measured = double(nnz) / double(calls * m * k);
-  // Rows read: per row of the batch its own active rows (re-reads may hit cache).
-  const double read_bytes = double(nnz) / double(calls) * double(n) * sizeof(float);
+  const double p50 = samples.median_us();
+  // Each weight row in the union of the batch's active sets is read once.
+  const double read_bytes = mean_union_rows(inputs, m, k) * double(n) * sizeof(float);
   const double dense_bytes = double(k * n) * sizeof(float);
-  state.counters["density"] = measured;
-  state.counters["eff_GBps"] =
-      benchmark::Counter(read_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["dense_eq_GBps"] =
-      benchmark::Counter(dense_bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["density"] = double(nnz) / double(calls * m * k);
+  state.counters["p50_us"] = p50;
+  state.counters["eff_GBps"] = p50 > 0 ? read_bytes / p50 * 1e-3 : 0;
+  state.counters["dense_eq_GBps"] = p50 > 0 ? dense_bytes / p50 * 1e-3 : 0;
   state.counters["read_GBps"] = g_read_gbps[threads];
+  state.counters["efficiency"] = p50 > 0 ? read_bytes / p50 * 1e-3 / g_read_gbps[threads] : 0;
 }
 
 void run_dense(benchmark::State &state, int64_t k, int64_t n, int64_t m, double density,
@@ -152,17 +192,23 @@ void run_dense(benchmark::State &state, int64_t k, int64_t n, int64_t m, double 
   std::vector<float> y(static_cast<size_t>(m * n));
   size_t it = 0;
   std::string err;
+  Samples samples;
+  bool ok = true;
   omp_set_num_threads(threads);
   for (auto _ : state) {
-    if (!w.dense[it % w.dense.size()]->run(inputs[it % kInputSets].data(), m, y.data(), &err)) {
+    samples.time(state, [&] {
+      ok = w.dense[it % w.dense.size()]->run(inputs[it % kInputSets].data(), m, y.data(), &err);
+    });
+    if (!ok) {
       state.SkipWithError(err.c_str());
       break;
     }
     benchmark::DoNotOptimize(y.data());
     ++it;
   }
-  state.counters["dense_eq_GBps"] = benchmark::Counter(
-      double(k * n) * sizeof(float) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  const double p50 = samples.median_us();
+  state.counters["p50_us"] = p50;
+  state.counters["dense_eq_GBps"] = p50 > 0 ? double(k * n) * sizeof(float) / p50 * 1e-3 : 0;
   state.counters["read_GBps"] = g_read_gbps[threads];
 }
 
@@ -181,13 +227,15 @@ int main(int argc, char **argv) {
         std::snprintf(base, sizeof base, "K%ldxN%ld/b%ld/t%d", long(k), long(n), long(m), threads);
         benchmark::RegisterBenchmark((std::string("dense/") + base).c_str(), run_dense, k, n, m,
                                      1.0, threads)
-            ->UseRealTime()
+            ->UseManualTime()
+            ->Iterations(kIterations)
             ->Unit(benchmark::kMicrosecond);
         for (double d : {1.0, 0.5, 0.3, 0.1, 0.05, 0.02, 0.0}) {
           char name[128];
           std::snprintf(name, sizeof name, "sparse/%s/d%.2f", base, d);
           benchmark::RegisterBenchmark(name, run_sparse, k, n, m, d, threads)
-              ->UseRealTime()
+              ->UseManualTime()
+              ->Iterations(kIterations)
               ->Unit(benchmark::kMicrosecond);
         }
       }
