@@ -340,6 +340,16 @@ TEST(OpsSlice, ClampingCases) {
   }
 }
 
+TEST(OpsSlice, WholeForwardSliceIsAView) {
+  const Tensor x = make_f32({2, 3}, {0, 1, 2, 3, 4, 5});
+  std::vector<Tensor> out;
+  ASSERT_TRUE(run("Slice", 13, {x, i64({0, -kI64Max}), i64({kI64Max, 3})}, &out).is_ok());
+  EXPECT_EQ(out[0].raw(), x.raw());
+  ASSERT_TRUE(run("Slice", 13, {x, i64({-1}), i64({kI64Min}), i64({1}), i64({-1})}, &out).is_ok());
+  EXPECT_NE(out[0].raw(), x.raw()) << "a reversed axis must be copied";
+  EXPECT_EQ(to_vector_f32(out[0]), std::vector<float>({2, 1, 0, 5, 4, 3}));
+}
+
 TEST(OpsSlice, Int32IndicesAndErrors) {
   const Tensor x = make_f32({3, 4}, std::vector<float>(12, 2.f));
   std::vector<Tensor> out;
@@ -797,6 +807,13 @@ TEST(OpsEinsum, Errors) {
   s = run("Einsum", 12, {make_f32({2, 2, 3}, std::vector<float>(12, 1.f))}, &out,
           {{"equation", attr_string("...ij->ij")}});
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.message();
+  // a x b is an outer product of 2^42 elements before the broadcast [1,1] sums it.
+  const int64_t big = int64_t{1} << 21;
+  const Tensor va = make_f32({big}, std::vector<float>(size_t(big), 1.f));
+  s = run("Einsum", 12, {va, va, make_f32({1, 1}, {1.f})}, &out,
+          {{"equation", attr_string("a,b,ab->")}});
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.message();
+  EXPECT_NE(s.message().find("intermediate"), std::string::npos) << s.message();
   s = run("Einsum", 12, {make_i64({2}, {1, 2})}, &out, {{"equation", attr_string("i->i")}});
   EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.message();
 }

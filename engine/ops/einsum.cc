@@ -7,6 +7,7 @@
 #include <array>
 #include <cctype>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -220,7 +221,12 @@ Status contract(const Operand &a_in, const Operand &b_in, const std::vector<bool
   out->shape = batch_dims;
   for (int l : m_labels) out->shape.push_back(size_of(a, l));
   for (int l : n_labels) out->shape.push_back(size_of(b, l));
-  out->data.assign(size_t(nb * m * n), 0.f);
+  // Intermediates of a chain can outgrow the output; hold them to the same cap.
+  int64_t total = 0;
+  Status s = checked_numel(out->shape, &total);
+  if (!s.is_ok())
+    return invalid_argument("intermediate " + shape_str(out->shape) + ": " + s.message());
+  out->data.assign(size_t(total), 0.f);
   if (nb * m * n > 0)
     ref::f32_batched_matmul(nb, m, n, k, a.data.data(), a_off.data(), b.data.data(), b_off.data(),
                             out->data.data());
@@ -243,6 +249,22 @@ class EinsumKernel final : public OpKernel {
              const RunContext &) const override {
     Resolved r;
     SI_RETURN_IF_ERROR(resolve(in, &r));
+    try {
+      return compute(in, r, out[0]);
+    } catch (const std::bad_alloc &) {
+      return out_of_memory("no memory for the intermediates of equation \"" + text_ + "\"");
+    }
+  }
+
+ private:
+  struct Resolved {
+    std::vector<std::vector<int>> labels;  // per input, one per axis
+    std::vector<int> out_labels;
+    Shape out_shape;
+    int num_labels = kLetters;
+  };
+
+  Status compute(const std::vector<const Tensor *> &in, const Resolved &r, Tensor *y) const {
     std::vector<Operand> ops(in.size());
     for (size_t i = 0; i < in.size(); ++i) {
       ops[i].labels = r.labels[i];
@@ -271,17 +293,9 @@ class EinsumKernel final : public OpKernel {
       acc = std::move(next);
     }
     permute(&acc, r.out_labels);
-    if (!acc.data.empty()) std::copy(acc.data.begin(), acc.data.end(), out[0]->data<float>());
+    if (!acc.data.empty()) std::copy(acc.data.begin(), acc.data.end(), y->data<float>());
     return Status::ok();
   }
-
- private:
-  struct Resolved {
-    std::vector<std::vector<int>> labels;  // per input, one per axis
-    std::vector<int> out_labels;
-    Shape out_shape;
-    int num_labels = kLetters;
-  };
 
   // Expands ellipses against the actual ranks and checks label sizes.
   Status resolve(const std::vector<const Tensor *> &in, Resolved *r) const {

@@ -135,14 +135,14 @@ class SliceKernel final : public OpKernel {
                  std::vector<OutputDesc> *out) const override {
     Plan p;
     SI_RETURN_IF_ERROR(plan(in, &p));
-    out->push_back(OutputDesc{in[0]->dtype(), p.dims, -1});
+    out->push_back(OutputDesc{in[0]->dtype(), p.dims, whole(*in[0], p) ? 0 : -1});
     return Status::ok();
   }
   Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
              const RunContext &) const override {
     Plan p;
     SI_RETURN_IF_ERROR(plan(in, &p));
-    if (out[0]->numel() == 0) return Status::ok();
+    if (out[0]->numel() == 0 || whole(*in[0], p)) return Status::ok();
     const size_t elem = dtype_size(in[0]->dtype());
     ref::strided_copy_bytes(static_cast<const char *>(in[0]->raw()) + p.offset * int64_t(elem),
                             p.dims.data(), p.strides.data(), p.dims.size(), elem, out[0]->raw());
@@ -155,6 +155,15 @@ class SliceKernel final : public OpKernel {
     std::vector<int64_t> strides;  // source element strides (step applied)
     int64_t offset = 0;            // source element offset of the first output
   };
+
+  // Slicing everything forward (x[0:INT64_MAX]) is a view of the input.
+  static bool whole(const Tensor &x, const Plan &p) {
+    if (p.dims != x.shape()) return false;
+    const std::vector<int64_t> dense = dense_strides(x.shape());
+    for (size_t i = 0; i < dense.size(); ++i)
+      if (p.dims[i] > 1 && p.strides[i] != dense[i]) return false;
+    return true;
+  }
 
   Status plan(const std::vector<const Tensor *> &in, Plan *p) const {
     const Tensor &x = *in[0];
