@@ -21,6 +21,13 @@ void remove_dead_nodes(Graph *graph);
 // have exactly one reader and must not be a graph output.
 Status fuse_matmul_epilogues(Graph *graph);
 
+// Folds an inference BatchNormalization (constant [C] parameters) into the
+// Conv, Gemm or MatMul (2-D A) with constant weights that feeds it: weights
+// scaled per output channel, bias rewritten; the producer keeps its name and
+// takes the BN's output. The intermediate must have no other reader and must
+// not be a graph output. A MatMul becomes a Gemm.
+Status fold_batchnorm(Graph *graph);
+
 // Links sparsity producers to consumer matmuls: a MatMul/Gemm/FusedGemm
 // with a constant 2-D weight whose input comes from a producer (Relu, Clip,
 // ThresholdedRelu, a fused matmul+Relu), directly or through views that keep
