@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/ops/binary_broadcast.h"
 #include "engine/ops/ops.h"
 #include "kernels/ref/broadcast.h"
 #include "kernels/ref/elementwise.h"
@@ -25,14 +26,7 @@ bool has_zero(const Tensor &t) {
 
 class BinaryKernel final : public OpKernel {
  public:
-  // legacy: opset < 7. Then B broadcasts onto A only when `broadcast` is set,
-  // aligned at `axis` (suffix-aligned when axis < 0).
-  BinaryKernel(ref::BinaryOp op, bool legacy, bool legacy_broadcast, bool has_axis, int64_t axis)
-      : op_(op),
-        legacy_(legacy),
-        legacy_broadcast_(legacy_broadcast),
-        has_axis_(has_axis),
-        axis_(axis) {}
+  BinaryKernel(ref::BinaryOp op, BinaryBroadcast bc) : op_(op), bc_(bc) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -44,7 +38,7 @@ class BinaryKernel final : public OpKernel {
     if (!binary_dtype_supported(a.dtype()))
       return unsupported(std::string("dtype ") + dtype_name(a.dtype()) + " is not supported");
     Shape y, b_eff;
-    SI_RETURN_IF_ERROR(shapes(a.shape(), b.shape(), &y, &b_eff));
+    SI_RETURN_IF_ERROR(bc_.shapes(a.shape(), b.shape(), &y, &b_eff));
     out->push_back(OutputDesc{a.dtype(), y, -1});
     return Status::ok();
   }
@@ -54,7 +48,7 @@ class BinaryKernel final : public OpKernel {
     const Tensor &a = *in[0], &b = *in[1];
     Tensor &y = *out[0];
     Shape y_shape, b_eff;
-    SI_RETURN_IF_ERROR(shapes(a.shape(), b.shape(), &y_shape, &b_eff));
+    SI_RETURN_IF_ERROR(bc_.shapes(a.shape(), b.shape(), &y_shape, &b_eff));
     if (y.numel() == 0) return Status::ok();
     ref::BroadcastPlan plan = ref::make_broadcast_plan(a.shape(), b_eff, y_shape);
     const int t = ctx.threads;
@@ -84,67 +78,72 @@ class BinaryKernel final : public OpKernel {
   }
 
  private:
-  // Output shape, and B's shape as the broadcast plan should see it.
-  Status shapes(const Shape &a, const Shape &b, Shape *y, Shape *b_eff) const {
-    if (!legacy_) {
-      if (!ref::broadcast_shape(a, b, y)) {
-        return invalid_argument("shapes A " + shape_str(a) + " and B " + shape_str(b) +
-                                " are not broadcastable");
-      }
-      *b_eff = b;
-      return Status::ok();
-    }
-    *y = a;
-    if (!legacy_broadcast_) {
-      if (a != b) {
-        return invalid_argument("shapes A " + shape_str(a) + " and B " + shape_str(b) +
-                                " differ and attribute broadcast is 0");
-      }
-      *b_eff = b;
-      return Status::ok();
-    }
-    const int64_t ra = int64_t(a.size()), rb = int64_t(b.size());
-    int64_t axis = ra - rb;
-    if (has_axis_) axis = axis_ < 0 ? axis_ + ra : axis_;
-    if (axis < 0 || axis + rb > ra) {
-      return invalid_argument("B " + shape_str(b) + " does not fit into A " + shape_str(a) +
-                              " at axis " + std::to_string(axis));
-    }
-    b_eff->assign(size_t(ra), 1);
-    for (int64_t i = 0; i < rb; ++i) {
-      int64_t db = b[size_t(i)], da = a[size_t(axis + i)];
-      if (db != da && db != 1) {
-        return invalid_argument("B " + shape_str(b) + " cannot broadcast onto A " + shape_str(a) +
-                                " at axis " + std::to_string(axis));
-      }
-      (*b_eff)[size_t(axis + i)] = db;
-    }
-    return Status::ok();
-  }
-
   ref::BinaryOp op_;
-  bool legacy_;
-  bool legacy_broadcast_;
-  bool has_axis_;
-  int64_t axis_;
+  BinaryBroadcast bc_;
 };
 
 template <ref::BinaryOp kOp>
 Status create_binary(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   if (!ctx.has_input(0) || !ctx.has_input(1) || ctx.num_inputs() != 2)
     return invalid_model("expects exactly two inputs A and B");
-  const Node &n = ctx.node;
-  bool legacy = n.opset < 7;
-  int64_t broadcast = legacy ? n.attr_int("broadcast", 0) : 0;
-  if (broadcast != 0 && broadcast != 1) {
-    return invalid_model("attribute broadcast must be 0 or 1, got " + std::to_string(broadcast));
-  }
-  *out = std::make_unique<BinaryKernel>(kOp, legacy, broadcast == 1, n.has_attr("axis"),
-                                        n.attr_int("axis", 0));
+  BinaryBroadcast bc;
+  SI_RETURN_IF_ERROR(BinaryBroadcast::from_node(ctx.node, &bc));
+  *out = std::make_unique<BinaryKernel>(kOp, bc);
   return Status::ok();
 }
 
 }  // namespace
+
+Status BinaryBroadcast::from_node(const Node &n, BinaryBroadcast *out) {
+  out->legacy = n.opset < 7;
+  const int64_t broadcast = out->legacy ? n.attr_int("broadcast", 0) : 0;
+  if (broadcast != 0 && broadcast != 1) {
+    return invalid_model("attribute broadcast must be 0 or 1, got " + std::to_string(broadcast));
+  }
+  out->legacy_broadcast = broadcast == 1;
+  out->has_axis = n.has_attr("axis");
+  out->axis = n.attr_int("axis", 0);
+  return Status::ok();
+}
+
+// Legacy: B broadcasts onto A only when `broadcast` is set, aligned at `axis`
+// (suffix-aligned when there is no axis).
+Status BinaryBroadcast::shapes(const Shape &a, const Shape &b, Shape *y, Shape *b_eff) const {
+  if (!legacy) {
+    if (!ref::broadcast_shape(a, b, y)) {
+      return invalid_argument("shapes A " + shape_str(a) + " and B " + shape_str(b) +
+                              " are not broadcastable");
+    }
+    *b_eff = b;
+    return Status::ok();
+  }
+  *y = a;
+  if (!legacy_broadcast) {
+    if (a != b) {
+      return invalid_argument("shapes A " + shape_str(a) + " and B " + shape_str(b) +
+                              " differ and attribute broadcast is 0");
+    }
+    *b_eff = b;
+    return Status::ok();
+  }
+  const int64_t ra = int64_t(a.size()), rb = int64_t(b.size());
+  int64_t at = ra - rb;
+  if (has_axis) at = axis < 0 ? axis + ra : axis;
+  if (at < 0 || at + rb > ra) {
+    return invalid_argument("B " + shape_str(b) + " does not fit into A " + shape_str(a) +
+                            " at axis " + std::to_string(at));
+  }
+  b_eff->assign(size_t(ra), 1);
+  for (int64_t i = 0; i < rb; ++i) {
+    int64_t db = b[size_t(i)], da = a[size_t(at + i)];
+    if (db != da && db != 1) {
+      return invalid_argument("B " + shape_str(b) + " cannot broadcast onto A " + shape_str(a) +
+                              " at axis " + std::to_string(at));
+    }
+    (*b_eff)[size_t(at + i)] = db;
+  }
+  return Status::ok();
+}
 
 Status create_add(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   return create_binary<ref::BinaryOp::kAdd>(ctx, out);

@@ -11,6 +11,67 @@ Status create_sub(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_mul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_div(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// math.cc
+Status create_abs(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_neg(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sign(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_floor(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_ceil(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_round(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sqrt(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reciprocal(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_exp(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_log(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_erf(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sin(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_cos(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_tan(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_asin(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_acos(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_atan(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sinh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_cosh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_asinh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_acosh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_atanh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_softplus(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_softsign(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_hard_sigmoid(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_hard_swish(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_elu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_selu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_prelu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_pow(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_max(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_min(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_mean(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_equal(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_less(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_greater(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_less_or_equal(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_greater_or_equal(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_and(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_or(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_xor(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_not(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_where(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_cast(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// reduce.cc
+Status create_reduce_sum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_mean(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_max(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_min(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_prod(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_l1(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_l2(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_log_sum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_log_sum_exp(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_reduce_sum_square(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_arg_max(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_arg_min(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 // activation.cc
 Status create_relu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_leaky_relu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

@@ -1,10 +1,8 @@
 #include "kernels/ref/elementwise.h"
 
-#include <limits>
 #include <type_traits>
-#include <vector>
 
-#include "kernels/ref/parallel.h"
+#include "kernels/ref/broadcast_loop.h"
 
 namespace si::ref {
 
@@ -74,55 +72,9 @@ struct DivOp {
   }
 };
 
-// The innermost group has stride 1 or 0 per operand (0 = broadcast scalar),
-// so three loop shapes cover everything and each vectorises.
-template <typename T, typename F>
-inline void inner_run(const T *a, int64_t sa, const T *b, int64_t sb, T *y, int64_t n, F f) {
-  if (sa == 1 && sb == 1) {
-    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
-  } else if (sa == 0) {
-    const T av = a[0];
-    for (int64_t i = 0; i < n; ++i) y[i] = f(av, b[i]);
-  } else {
-    const T bv = b[0];
-    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], bv);
-  }
-}
-
 template <typename T, typename F>
 void run_plan(const BroadcastPlan &p, const T *a, const T *b, T *y, int threads, F f) {
-  const size_t rank = p.dims.size();
-  const int64_t inner = p.dims[rank - 1];
-  const int64_t sa = p.a_strides[rank - 1];
-  const int64_t sb = p.b_strides[rank - 1];
-  parallel_ranges(p.numel, threads, kElementwiseParallelMin, [&](int64_t begin, int64_t end) {
-    // Locate `begin` in the outer odometer, then walk row by row.
-    std::vector<int64_t> idx(rank, 0);
-    int64_t row = begin / inner;
-    int64_t col = begin % inner;
-    int64_t ao = 0, bo = 0;
-    for (size_t k = rank - 1; k-- > 0;) {
-      idx[k] = row % p.dims[k];
-      row /= p.dims[k];
-      ao += idx[k] * p.a_strides[k];
-      bo += idx[k] * p.b_strides[k];
-    }
-    int64_t e = begin;
-    while (e < end) {
-      int64_t len = inner - col < end - e ? inner - col : end - e;
-      inner_run(a + ao + col * sa, sa, b + bo + col * sb, sb, y + e, len, f);
-      e += len;
-      col = 0;
-      for (size_t k = rank - 1; k-- > 0;) {
-        ao += p.a_strides[k];
-        bo += p.b_strides[k];
-        if (++idx[k] < p.dims[k]) break;
-        ao -= p.a_strides[k] * p.dims[k];
-        bo -= p.b_strides[k] * p.dims[k];
-        idx[k] = 0;
-      }
-    }
-  });
+  broadcast_apply(p, a, b, y, threads, kElementwiseParallelMin, f);
 }
 
 template <typename T>
