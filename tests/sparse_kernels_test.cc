@@ -258,6 +258,33 @@ TEST(SparseRowsGemm, MatchesDenseReferenceAcrossShapesAndThreads) {
   }
 }
 
+// Regression: large enough that two threads split the columns of a batch;
+// the workers once read their own empty per-thread column lists.
+TEST(SparseRowsGemm, BatchSplitAcrossThreadsMatchesOneThread) {
+  std::mt19937 rng(seed());
+  std::uniform_real_distribution<float> val(-1.f, 1.f);
+  const int64_t m = 3, k = 2048, n = 1000;
+  std::vector<float> x;
+  for (int64_t r = 0; r < m; ++r) {
+    std::vector<float> row = sparse_vector(rng, k, 0.5);
+    x.insert(x.end(), row.begin(), row.end());
+  }
+  std::vector<float> w(static_cast<size_t>(k * n));
+  for (float &v : w) v = val(rng);
+  PackedRows packed;
+  ASSERT_TRUE(packed.pack(w.data(), k, n, false));
+  std::vector<int32_t> idx(static_cast<size_t>(m * k));
+  std::vector<int64_t> count(static_cast<size_t>(m));
+  f32_find_active_rows(x.data(), m, k, k, idx.data(), count.data());
+  std::vector<float> one(static_cast<size_t>(m * n)), two(static_cast<size_t>(m * n));
+  f32_sparse_rows_gemm(x.data(), m, k, ActiveRows{idx.data(), count.data(), k}, packed, nullptr,
+                       one.data(), n, 1);
+  f32_sparse_rows_gemm(x.data(), m, k, ActiveRows{idx.data(), count.data(), k}, packed, nullptr,
+                       two.data(), n, 2);
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+  expect_close(one, dense_reference(x, m, k, w, n, {}), double(k), "one thread");
+}
+
 TEST(PackedRows, TransposedSourceAndAlignment) {
   const int64_t k = 3, n = 5;
   std::vector<float> wt(static_cast<size_t>(n * k));  // [N, K] as Gemm transB=1 stores it

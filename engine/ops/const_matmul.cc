@@ -96,11 +96,18 @@ Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active
     SI_RETURN_IF_ERROR(attach_active_set(&probe));
     return run_sparse(a, m, *probe.active_set(), y, ctx);
   }
-  if (usable && active->density() < sparse_crossover_density(m)) {
-    return run_sparse(a, m, *active, y, ctx);
+  // A sparse input that lost its producer's active set on the way (pooling,
+  // a reshape that changes the last axis, Concat): find the active rows
+  // here. The scan reads k floats per row against k*n weights.
+  Tensor probe;
+  if (!usable) {
+    probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
+    SI_RETURN_IF_ERROR(attach_active_set(&probe));
+    active = probe.active_set();
   }
+  if (active->density() < sparse_crossover_density(m)) return run_sparse(a, m, *active, y, ctx);
   SI_RETURN_IF_ERROR(run_dense(a, m, y, ctx));
-  if (ctx.profile != nullptr && usable) ctx.profile->density = active->density();
+  if (ctx.profile != nullptr) ctx.profile->density = active->density();
   return Status::ok();
 }
 

@@ -2,6 +2,7 @@
 
 #include "engine/ops/registry.h"
 #include "engine/passes/passes.h"
+#include "engine/plan.h"
 
 namespace si {
 
@@ -12,11 +13,51 @@ SparseRole role_of(const Node &node) {
   return reg == nullptr ? SparseRole::kNone : reg->role;
 }
 
-// A fused matmul+Relu both consumes and produces.
-bool is_producer(const Node &node) {
+bool is_scalar_zero(const Tensor *t) {
+  return t != nullptr && t->dtype() == DType::kFloat32 && t->numel() == 1 &&
+         t->data<float>() != nullptr && t->data<float>()[0] == 0.f;
+}
+
+// Output has exact zeros by construction. A fused matmul+Relu both consumes
+// and produces; Max(x, 0) is how some exporters write a ReLU.
+bool is_producer(const Graph &g, const Node &node) {
   if (role_of(node) == SparseRole::kProducer) return true;
-  return node.domain == kEngineDomain && node.op_type == "FusedGemm" &&
-         node.attr_string("activation", "") == "Relu";
+  if (node.domain == kEngineDomain && node.op_type == "FusedGemm") {
+    return node.attr_string("activation", "") == "Relu";
+  }
+  return node.domain.empty() && node.op_type == "Max" && node.inputs.size() == 2 &&
+         (is_scalar_zero(g.constant(node.inputs[0])) || is_scalar_zero(g.constant(node.inputs[1])));
+}
+
+// Aliasing views: the ActiveSet rides through them while the last axis is
+// kept (Tensor::view drops it otherwise, so that part is decided at run time).
+bool is_view(const Node &node) {
+  const std::string &op = node.op_type;
+  return node.domain.empty() && (op == "Identity" || op == "Dropout" || op == "Reshape" ||
+                                 op == "Flatten" || op == "Squeeze" || op == "Unsqueeze");
+}
+
+// Whether a node's output keeps exact zeros of sparse inputs: element moves
+// (views, Transpose, Slice, Gather of rows), MaxPool and average pools of
+// zeros, Concat of any sparse part, Mul by anything, Add of two sparse
+// non-negative... (Add is exact only where both are zero: both must be sparse).
+bool keeps_zeros(const Node &node, const std::vector<bool> &sparse) {
+  auto in = [&](size_t i) {
+    return i < node.inputs.size() && node.inputs[i] >= 0 && sparse[size_t(node.inputs[i])];
+  };
+  if (!node.domain.empty() || node.inputs.empty()) return false;
+  const std::string &op = node.op_type;
+  if (is_view(node) || op == "Transpose" || op == "Slice" || op == "MaxPool" ||
+      op == "GlobalMaxPool" || op == "AveragePool" || op == "GlobalAveragePool") {
+    return in(0);
+  }
+  if (op == "Concat" || op == "Mul") {
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (in(i)) return true;
+    return false;
+  }
+  if (op == "Add") return node.inputs.size() == 2 && in(0) && in(1);
+  return false;
 }
 
 bool is_eligible_consumer(const Graph &g, const Node &node) {
@@ -26,37 +67,45 @@ bool is_eligible_consumer(const Graph &g, const Node &node) {
   return w != nullptr && w->rank() == 2 && w->dtype() == DType::kFloat32;
 }
 
-// Views the executor aliases; the ActiveSet survives them whenever the last
-// axis is kept (Tensor::view drops it otherwise, so the check is at run time).
-bool passes_zeros_through(const Node &node) {
-  return role_of(node) == SparseRole::kZeroPreserving && !node.inputs.empty();
+Attribute flag() {
+  Attribute on;
+  on.kind = Attribute::Kind::kInt;
+  on.i = 1;
+  return on;
 }
 
 }  // namespace
 
 void mark_sparsity(Graph *graph) {
+  std::vector<size_t> order;
+  if (!topological_order(*graph, &order).is_ok()) return;  // the session reports it
   std::vector<int> producer(graph->values.size(), -1);
-  for (size_t i = 0; i < graph->nodes.size(); ++i)
-    for (int v : graph->nodes[i].outputs)
-      if (v >= 0) producer[size_t(v)] = int(i);
+  std::vector<bool> sparse(graph->values.size(), false);
+  for (size_t idx : order) {
+    const Node &node = graph->nodes[idx];
+    const bool out_sparse = is_producer(*graph, node) || keeps_zeros(node, sparse);
+    for (int v : node.outputs) {
+      if (v < 0) continue;
+      producer[size_t(v)] = int(idx);
+      sparse[size_t(v)] = out_sparse;
+    }
+  }
 
   for (Node &consumer : graph->nodes) {
-    if (!is_eligible_consumer(*graph, consumer)) continue;
+    if (!is_eligible_consumer(*graph, consumer) || !sparse[size_t(consumer.inputs[0])]) continue;
+    // The consumer finds its input's active rows itself unless a producer
+    // reached through views attaches them (then shared by all its readers).
+    consumer.attrs[kSparseInputAttr] = flag();
     int v = consumer.inputs[0];
-    // Bounded walk: a chain of views cannot be longer than the graph.
     for (size_t hops = 0; v >= 0 && hops <= graph->nodes.size(); ++hops) {
       int p = producer[size_t(v)];
       if (p < 0) break;
       Node &up = graph->nodes[size_t(p)];
-      if (is_producer(up) && up.outputs[0] == v) {
-        Attribute on;
-        on.kind = Attribute::Kind::kInt;
-        on.i = 1;
-        up.attrs[kEmitActiveSetAttr] = on;
-        consumer.attrs[kSparseInputAttr] = on;
+      if (is_producer(*graph, up) && up.outputs[0] == v) {
+        up.attrs[kEmitActiveSetAttr] = flag();
         break;
       }
-      if (!passes_zeros_through(up)) break;
+      if (!is_view(up)) break;
       v = up.inputs[0];
     }
   }

@@ -28,10 +28,13 @@ Status fuse_matmul_epilogues(Graph *graph);
 // not be a graph output. A MatMul becomes a Gemm.
 Status fold_batchnorm(Graph *graph);
 
-// Links sparsity producers to consumer matmuls: a MatMul/Gemm/FusedGemm
-// with a constant 2-D weight whose input comes from a producer (Relu, Clip,
-// ThresholdedRelu, a fused matmul+Relu), directly or through views that keep
-// the last axis, gets kSparseInputAttr; the producer gets kEmitActiveSetAttr.
+// Links sparsity producers to consumer matmuls. A value is sparse when a
+// producer (Relu, Clip, ThresholdedRelu, Max(x, 0), a fused matmul+Relu)
+// makes it, or ops that keep exact zeros carry them (views, Transpose, Slice,
+// pools, Concat or Mul of a sparse part, Add of two sparse values). A
+// MatMul/Gemm/FusedGemm with a constant 2-D weight reading a sparse value gets
+// kSparseInputAttr; a producer it reaches through views gets
+// kEmitActiveSetAttr (otherwise the consumer finds the active rows itself).
 void mark_sparsity(Graph *graph);
 
 Status optimize_graph(Graph *graph, const SessionOptions &options);

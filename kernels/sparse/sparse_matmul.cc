@@ -158,7 +158,10 @@ void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRo
   // to every row that needs it. The chunk of Y lives in a private tile whose
   // row stride is padded off the N stride: rows N floats apart would all fall
   // in the same L1 sets.
-  thread_local ActiveColumns cols;
+  // A reference, not the thread_local itself: inside the parallel region the
+  // name of a thread_local would mean each worker's own (empty) copy.
+  thread_local ActiveColumns scratch;
+  ActiveColumns &cols = scratch;
   by_column(x, m, ldx, w.rows(), active, &cols);
   const ScatterRowsAxpyFn scatter = sparse_kernels().scatter_rows_axpy;
   threads = useful_threads(threads, int64_t(cols.ks.size()) * n * int64_t(sizeof(float)));
