@@ -6,6 +6,9 @@ namespace si::ref {
 
 void gather_bytes(const void *data, int64_t outer, int64_t axis_dim, size_t inner_bytes,
                   const int64_t *idx, int64_t n_idx, void *out) {
+  // Empty elements may come with null storage; memcpy from null is undefined
+  // even for 0 bytes.
+  if (inner_bytes == 0) return;
   const char *src = static_cast<const char *>(data);
   char *dst = static_cast<char *>(out);
   for (int64_t o = 0; o < outer; ++o) {

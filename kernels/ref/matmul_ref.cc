@@ -35,6 +35,12 @@ inline void row(int64_t n, int64_t k, const float *a_row, int64_t a_cs, const fl
 void f32_matmul(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs,
                 const float *b, int64_t b_rs, int64_t b_cs, float *c) {
   assert(m >= 0 && n >= 0 && k >= 0);
+  // An empty K gives zeros. Its operands may have null storage, and even
+  // offsetting a null pointer (a + i * a_rs) is undefined.
+  if (k == 0) {
+    for (int64_t i = 0; i < m * n; ++i) c[i] = 0.f;
+    return;
+  }
   const bool parallel = m > 1 && m * n * k >= kParallelWork;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t i = 0; i < m; ++i) row(n, k, a + i * a_rs, a_cs, b, b_rs, b_cs, c + i * n);
