@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <random>
@@ -144,6 +145,13 @@ Attribute attr_i(int64_t v) {
   Attribute a;
   a.kind = Attribute::Kind::kInt;
   a.i = v;
+  return a;
+}
+
+Attribute attr_ints(std::vector<int64_t> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInts;
+  a.ints = std::move(v);
   return a;
 }
 
@@ -304,6 +312,71 @@ TEST(SparsePath, BatchedMatMulThroughReshapeKeepsTheActiveSet) {
   EXPECT_LE(max_rel_error(ys, run1(*dense, in)), 1e-5);
   ASSERT_EQ(profile.steps.back().op_type, "MatMul");
   EXPECT_STREQ(profile.steps.back().matmul.path, "sparse");
+}
+
+// Which matmuls the sparsity pass marks, for the ways zeros travel in real
+// graphs; and in every case the marked session equals the dense one.
+TEST(SparsePath, ZerosAreTrackedThroughConcatAddTransposeAndPools) {
+  std::mt19937 rng(test_seed());
+  const int64_t k = 6, n = 5;
+  std::vector<float> w = random_values(rng, size_t(2 * k * n), -1, 1);
+  struct Case {
+    const char *name;
+    bool expect_marked;
+    std::function<int(Builder &, int, int)> build;  // (builder, x, y) -> matmul input
+  };
+  const std::vector<Case> cases = {
+      {"concat of relu and sigmoid", true,
+       [](Builder &b, int x, int y) {
+         Attribute axis = attr_i(1);
+         return b.node("Concat", {b.node("Relu", {x}), b.node("Sigmoid", {y})}, {{"axis", axis}});
+       }},
+      {"add of two relus", true,
+       [](Builder &b, int x, int y) {
+         int s = b.node("Add", {b.node("Relu", {x}), b.node("Relu", {y})});
+         return b.node("Concat", {s, s}, {{"axis", attr_i(1)}});
+       }},
+      {"add of relu and sigmoid", false,
+       [](Builder &b, int x, int y) {
+         int s = b.node("Add", {b.node("Relu", {x}), b.node("Sigmoid", {y})});
+         return b.node("Concat", {s, s}, {{"axis", attr_i(1)}});
+       }},
+      {"transpose of relu", true,
+       [](Builder &b, int x, int y) {
+         int c = b.node("Concat", {x, y}, {{"axis", attr_i(1)}});
+         int t = b.node("Transpose", {b.node("Relu", {c})}, {{"perm", attr_ints({1, 0})}});
+         return b.node("Transpose", {t}, {{"perm", attr_ints({1, 0})}});
+       }},
+      {"sigmoid only", false,
+       [](Builder &b, int x, int y) {
+         return b.node("Sigmoid", {b.node("Concat", {x, y}, {{"axis", attr_i(1)}})});
+       }},
+  };
+  for (const Case &c : cases) {
+    auto build = [&] {
+      Builder b;
+      int x = b.value("x"), y = b.value("y");
+      b.g.inputs = {x, y};
+      int a = c.build(b, x, y);
+      b.g.outputs = {b.node("MatMul", {a, b.constant("w", f32({2 * k, n}, w))})};
+      return b.g;
+    };
+    auto marked = session_for(build(), ExecMode::kAuto);
+    auto dense = session_for(build(), ExecMode::kDense);
+    ASSERT_NE(marked, nullptr) << c.name;
+    bool found = false;
+    for (const Node &node : marked->graph().nodes)
+      if (node.op_type == "MatMul") found = node.attr_int(kSparseInputAttr, 0) != 0;
+    EXPECT_EQ(found, c.expect_marked) << c.name;
+    for (int64_t m : {1, 3}) {
+      Tensor xs = f32({m, k}, random_values(rng, size_t(m * k), -1, 1));
+      Tensor ys = f32({m, k}, random_values(rng, size_t(m * k), -1, 1));
+      std::vector<Tensor> a, d;
+      ASSERT_TRUE(marked->run({xs, ys}, &a).is_ok()) << c.name;
+      ASSERT_TRUE(dense->run({xs, ys}, &d).is_ok()) << c.name;
+      EXPECT_LE(max_rel_error(floats(a[0]), floats(d[0])), 1e-5) << c.name;
+    }
+  }
 }
 
 TEST(SparsePath, NanAndInfGiveTheDensePattern) {
