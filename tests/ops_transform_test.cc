@@ -176,7 +176,11 @@ TEST(OpsTranspose, LayoutPermutationsAcrossTileEdges) {
       {{2, 37, 33, 35}, {0, 2, 3, 1}}, {{2, 33, 35, 37}, {0, 3, 1, 2}},     {{64, 31}, {1, 0}},
       {{1, 65, 32}, {0, 2, 1}},        {{3, 1, 70, 1, 5}, {4, 1, 2, 3, 0}},
   };
-  for (const auto &[shape, perm] : cases) {
+  for (const auto &shape_perm : cases) {
+    // Named references, not a structured binding: C++17 lambdas cannot capture
+    // those (clang rejects it).
+    const Shape &shape = shape_perm.first;
+    const std::vector<int64_t> &perm = shape_perm.second;
     const Tensor x = random_tensor(rng, DType::kFloat32, shape);
     std::vector<Tensor> out;
     ASSERT_TRUE(run("Transpose", 13, {x}, &out, {{"perm", attr_ints(perm)}}).is_ok());
