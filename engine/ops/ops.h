@@ -103,6 +103,9 @@ Status create_batch_normalization(const LoadContext &ctx, std::unique_ptr<OpKern
 
 Status create_layer_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// gelu.cc
+Status create_gelu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 // shape.cc
 Status create_flatten(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_reshape(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

@@ -93,6 +93,7 @@ const std::vector<OpRegistration> &op_table() {
       {"", "GlobalMaxPool", 1, kMaxOpset, create_global_max_pool, SparseRole::kNone},
       {"", "BatchNormalization", 1, kMaxOpset, create_batch_normalization, SparseRole::kNone},
       {"", "LayerNormalization", 17, kMaxOpset, create_layer_normalization, SparseRole::kNone},
+      {kEngineDomain, "Gelu", 1, 1, create_gelu, SparseRole::kNone},
       {"", "Flatten", 1, kMaxOpset, create_flatten, SparseRole::kZeroPreserving},
       {"", "Reshape", 1, kMaxOpset, create_reshape, SparseRole::kZeroPreserving},
       {"", "Identity", 1, kMaxOpset, create_identity, SparseRole::kZeroPreserving},

@@ -28,6 +28,24 @@ Status fuse_matmul_epilogues(Graph *graph);
 // not be a graph output. A MatMul becomes a Gemm.
 Status fold_batchnorm(Graph *graph);
 
+// Replaces the decomposed layer norm pre-opset-17 exporters emit,
+//   d = x - ReduceMean(x); d / Sqrt(ReduceMean(d^2 or d*d) + eps) [* gamma] [+ beta]
+// (last-axis means with keepdims, constant scalar eps, constant gamma/beta
+// broadcasting along the last axis; Div or Mul by Reciprocal), by one
+// LayerNormalization (axis -1) named after the first ReduceMean. Every
+// absorbed intermediate must be read only inside the pattern and must not be
+// a graph output.
+Status fuse_layernorm(Graph *graph);
+
+// Replaces the decomposed GELU sub-graphs by one Gelu (com.sparse_infer):
+//   0.5 * x * (1 + Erf(x / sqrt 2))           -> approximate = "none"
+//   0.5 * x * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))  -> "tanh"
+// Operands of Add/Mul match in either order, the final products in any
+// association, x / sqrt 2 also as x * (1/sqrt 2), x^3 as Pow(x, 3) or
+// x * (x * x); constants within 1e-6 relative. Same single-reader rule; the
+// Gelu is named after the Erf or Tanh node.
+Status fuse_gelu(Graph *graph);
+
 // Links sparsity producers to consumer matmuls. A value is sparse when a
 // producer (Relu, Clip, ThresholdedRelu, Max(x, 0), a fused matmul+Relu)
 // makes it, or ops that keep exact zeros carry them (views, Transpose, Slice,
