@@ -2,9 +2,10 @@
 // size or sampling changes; an all-identity resize is a view of the input.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/ops/ops.h"
