@@ -1,0 +1,381 @@
+// Prints docs/operators.md from the op registry: every registered op with its
+// domain, opset range, element types and sparse role.
+//
+// Element types are measured, not declared: each op runs once per dtype on a
+// small input through a real Session, and the dtypes that run are listed. A
+// hand-kept list would drift from the kernels silently; a probe cannot, and
+// the docs ctest (`--check`) turns any drift into a failing test. Ops whose
+// inputs are not "one tensor of the data type" get a recipe below; an op no
+// probe can run is an error, so a new op cannot be documented with no types.
+//
+//   gen_operator_docs                  print the page
+//   gen_operator_docs --check FILE     exit 1 if FILE differs from the page
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/graph.h"
+#include "engine/ops/registry.h"
+#include "engine/session.h"
+
+namespace si {
+namespace {
+
+const DType kDtypes[] = {DType::kFloat32, DType::kInt64, DType::kInt32,
+                         DType::kInt8,    DType::kUint8, DType::kBool};
+
+// A [shape] tensor of `t` holding small non-zero values (1, 2, 3, 1, ...), so
+// integer Div and Mod probes cannot trap.
+Tensor filled(DType t, const Shape &shape, std::vector<double> values = {}) {
+  Tensor out;
+  if (!Tensor::allocate(t, shape, &out).is_ok()) return Tensor();
+  for (int64_t i = 0; i < out.numel(); ++i) {
+    const double v = values.empty() ? double(1 + i % 3) : values[size_t(i) % values.size()];
+    switch (t) {
+      case DType::kFloat32:
+        out.data<float>()[i] = float(v);
+        break;
+      case DType::kInt64:
+        out.data<int64_t>()[i] = int64_t(v);
+        break;
+      case DType::kInt32:
+        out.data<int32_t>()[i] = int32_t(v);
+        break;
+      case DType::kInt8:
+        out.data<int8_t>()[i] = int8_t(v);
+        break;
+      case DType::kUint8:
+        out.data<uint8_t>()[i] = uint8_t(v);
+        break;
+      case DType::kBool:
+        out.data<bool>()[i] = i % 2 == 0;
+        break;
+      case DType::kUndefined:
+        break;
+    }
+  }
+  return out;
+}
+
+Tensor i64(const Shape &shape, std::vector<double> values) {
+  return filled(DType::kInt64, shape, std::move(values));
+}
+
+struct Probe {
+  std::vector<Tensor> inputs;  // empty Tensor(): omitted optional input
+  std::vector<bool> constant;  // per input; missing entries are runtime feeds
+  std::map<std::string, Attribute> attrs;
+  int outputs = 1;
+};
+
+Attribute ints_attr(std::vector<int64_t> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+
+Attribute int_attr(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+
+Attribute string_attr(std::string v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kString;
+  a.s = std::move(v);
+  return a;
+}
+
+Probe probe(std::vector<Tensor> inputs, std::vector<bool> constant = {}) {
+  Probe p;
+  p.inputs = std::move(inputs);
+  p.constant = std::move(constant);
+  return p;
+}
+
+using Recipe = std::function<Probe(DType)>;
+
+// Inputs the default probe (one [2, 3] tensor of the dtype) cannot run.
+const std::map<std::string, Recipe> &recipes() {
+  static const std::map<std::string, Recipe> table = [] {
+    std::map<std::string, Recipe> r;
+    const auto binary = [](DType t) { return probe({filled(t, {2, 3}), filled(t, {3})}); };
+    for (const char *op :
+         {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Equal", "Less",
+          "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "PRelu"})
+      r[op] = binary;
+    const auto matmul = [](DType t) { return probe({filled(t, {2, 3}), filled(t, {3, 2})}); };
+    r["MatMul"] = matmul;
+    r["Gemm"] = matmul;
+    r["Einsum"] = [](DType t) {
+      Probe p = probe({filled(t, {2, 3}), filled(t, {3, 2})});
+      p.attrs["equation"] = string_attr("ij,jk->ik");
+      return p;
+    };
+    r["FusedGemm"] = [](DType t) {
+      Probe p = probe({filled(t, {2, 3}), filled(t, {3, 2})}, {false, true});
+      p.attrs["activation"] = string_attr("");
+      return p;
+    };
+    r["Where"] = [](DType t) {
+      return probe({filled(DType::kBool, {2, 3}), filled(t, {2, 3}), filled(t, {3})});
+    };
+    r["Cast"] = [](DType t) {
+      Probe p = probe({filled(t, {2, 3})});
+      p.attrs["to"] = int_attr(int64_t(DType::kFloat32));
+      return p;
+    };
+    const auto conv = [](DType t) {
+      return probe({filled(t, {1, 1, 3, 3}), filled(t, {1, 1, 2, 2})}, {false, true});
+    };
+    r["Conv"] = conv;
+    r["ConvTranspose"] = conv;
+    const auto pool = [](DType t) {
+      Probe p = probe({filled(t, {1, 1, 3, 3})});
+      p.attrs["kernel_shape"] = ints_attr({2, 2});
+      return p;
+    };
+    r["MaxPool"] = pool;
+    r["AveragePool"] = pool;
+    const auto global_pool = [](DType t) { return probe({filled(t, {1, 1, 3, 3})}); };
+    r["GlobalMaxPool"] = global_pool;
+    r["GlobalAveragePool"] = global_pool;
+    r["BatchNormalization"] = [](DType t) {
+      return probe(
+          {filled(t, {1, 2, 3}), filled(t, {2}), filled(t, {2}), filled(t, {2}), filled(t, {2})},
+          {false, true, true, true, true});
+    };
+    r["LayerNormalization"] = [](DType t) {
+      return probe({filled(t, {2, 3}), filled(t, {3})}, {false, true});
+    };
+    r["Reshape"] = [](DType t) { return probe({filled(t, {2, 3}), i64({1}, {6})}, {false, true}); };
+    r["Gather"] = [](DType t) { return probe({filled(t, {2, 3}), i64({1}, {0})}, {false, true}); };
+    r["Unsqueeze"] = [](DType t) {
+      return probe({filled(t, {2, 3}), i64({1}, {0})}, {false, true});
+    };
+    r["Squeeze"] = [](DType t) { return probe({filled(t, {1, 3}), i64({1}, {0})}, {false, true}); };
+    r["Concat"] = [](DType t) {
+      Probe p = probe({filled(t, {2, 3}), filled(t, {1, 3})});
+      p.attrs["axis"] = int_attr(0);
+      return p;
+    };
+    r["Split"] = [](DType t) {
+      Probe p = probe({filled(t, {2, 3})});
+      p.outputs = 2;
+      return p;
+    };
+    r["Slice"] = [](DType t) {
+      return probe({filled(t, {2, 3}), i64({1}, {0}), i64({1}, {1})}, {false, true, true});
+    };
+    r["Expand"] = [](DType t) {
+      return probe({filled(t, {1, 3}), i64({2}, {2, 3})}, {false, true});
+    };
+    r["Tile"] = [](DType t) { return probe({filled(t, {2, 3}), i64({2}, {1, 2})}, {false, true}); };
+    r["Pad"] = [](DType t) {
+      return probe({filled(t, {2, 3}), i64({4}, {0, 1, 0, 1})}, {false, true});
+    };
+    r["ConstantOfShape"] = [](DType t) {
+      Probe p = probe({i64({2}, {2, 3})}, {true});
+      p.attrs["value"].kind = Attribute::Kind::kTensor;
+      p.attrs["value"].t = filled(t, {1});
+      return p;
+    };
+    r["Range"] = [](DType t) {
+      return probe({filled(t, {}, {0}), filled(t, {}, {3}), filled(t, {}, {1})});
+    };
+    const auto resize = [](DType t) {
+      return probe({filled(t, {1, 1, 2, 2}), Tensor(), filled(DType::kFloat32, {4}, {1, 1, 2, 2})},
+                   {false, true, true});
+    };
+    r["Resize"] = resize;
+    r["Upsample"] = [](DType t) {
+      return probe({filled(t, {1, 1, 2, 2}), filled(DType::kFloat32, {4}, {1, 1, 2, 2})},
+                   {false, true});
+    };
+    return r;
+  }();
+  return table;
+}
+
+// Builds the one-node graph the probe describes and runs it once.
+Status run_probe(const OpRegistration &reg, const Probe &spec) {
+  Graph g;
+  Node node;
+  node.op_type = reg.op_type;
+  node.name = "probe";
+  node.domain = reg.domain;
+  node.opset = reg.until_opset;
+  node.attrs = spec.attrs;
+  std::vector<Tensor> feeds;
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const Tensor &t = spec.inputs[i];
+    if (t.empty()) {
+      node.inputs.push_back(-1);
+      continue;
+    }
+    ValueInfo info;
+    info.name = "in" + std::to_string(i);
+    info.dtype = t.dtype();
+    info.has_shape = true;
+    for (int64_t d : t.shape()) info.dims.push_back(Dim{d, ""});
+    const int id = g.add_value(info);
+    node.inputs.push_back(id);
+    if (i < spec.constant.size() && spec.constant[i]) {
+      g.constants[id] = t;
+    } else {
+      g.inputs.push_back(id);
+      feeds.push_back(t);
+    }
+  }
+  for (int i = 0; i < spec.outputs; ++i) {
+    ValueInfo info;
+    info.name = "out" + std::to_string(i);
+    const int id = g.add_value(info);
+    node.outputs.push_back(id);
+    g.outputs.push_back(id);
+  }
+  g.nodes.push_back(node);
+  SessionOptions options;
+  options.threads = 1;
+  options.optimize = false;  // the op under probe, not a folded constant
+  std::unique_ptr<Session> session;
+  SI_RETURN_IF_ERROR(Session::create(std::move(g), options, &session));
+  std::vector<Tensor> outputs;
+  return session->run(feeds, &outputs);
+}
+
+const char *role_name(SparseRole role) {
+  switch (role) {
+    case SparseRole::kProducer:
+      return "producer";
+    case SparseRole::kConsumer:
+      return "consumer";
+    case SparseRole::kZeroPreserving:
+      return "zero-preserving";
+    case SparseRole::kNone:
+      break;
+  }
+  return "none";
+}
+
+Status generate(std::string *page) {
+  std::vector<const OpRegistration *> rows;
+  for (const OpRegistration &r : op_table()) rows.push_back(&r);
+  std::sort(rows.begin(), rows.end(), [](const OpRegistration *a, const OpRegistration *b) {
+    const int d = std::strcmp(a->domain, b->domain);
+    if (d != 0) return d < 0;
+    const int o = std::strcmp(a->op_type, b->op_type);
+    return o != 0 ? o < 0 : a->since_opset < b->since_opset;
+  });
+  std::ostringstream out;
+  out << "# Operators\n\n"
+      << "Generated from the op registry (`engine/ops/registry.cc`) by `tools/gen_operator_docs`;\n"
+      << "do not edit by hand. After adding or changing an op, regenerate with\n\n"
+      << "    build/tools/gen_operator_docs > docs/operators.md\n\n"
+      << "(the `operator_docs` test fails while this page is stale).\n\n"
+      << "- **Opsets**: the opset versions of the domain the entry serves.\n"
+      << "- **Dtypes**: element types of the data input(s) measured by running the op once per\n"
+      << "  type on a small input through a real session (index and shape inputs stay int64;\n"
+      << "  the probes are in `tools/gen_operator_docs.cc`). Where an op has several paths\n"
+      << "  (constant weights on oneDNN, runtime weights on the reference), one path is probed.\n"
+      << "- **Sparse role**: *producer* writes exact zeros and can attach active-row indices;\n"
+      << "  *consumer* is a matmul that skips zero rows of its input; *zero-preserving* passes\n"
+      << "  its input's zeros through (views, max pooling); *none* otherwise.\n"
+      << "- Domain `com.sparse_infer` holds the ops graph passes create (`engine/passes/`); "
+         "models\n"
+      << "  do not name them.\n\n"
+      << "| Op | Domain | Opsets | Dtypes | Sparse role |\n"
+      << "|---|---|---|---|---|\n";
+  for (const OpRegistration *r : rows) {
+    const auto it = recipes().find(r->op_type);
+    std::vector<std::string> ran;
+    Status first_error;
+    for (DType t : kDtypes) {
+      const Probe spec = it != recipes().end() ? it->second(t) : probe({filled(t, {2, 3})});
+      const Status st = run_probe(*r, spec);
+      if (st.is_ok()) {
+        ran.push_back(dtype_name(t));
+      } else if (first_error.is_ok()) {
+        first_error = st;
+      }
+    }
+    if (ran.empty()) {
+      return internal_error(std::string("no probe of ") + r->op_type +
+                            " ran with any dtype (float32: " + first_error.message() +
+                            "): give it a recipe in tools/gen_operator_docs.cc");
+    }
+    std::string dtypes;
+    for (const std::string &d : ran) dtypes += (dtypes.empty() ? "" : ", ") + d;
+    const std::string opsets =
+        r->since_opset == r->until_opset
+            ? std::to_string(r->since_opset)
+            : std::to_string(r->since_opset) + "-" + std::to_string(r->until_opset);
+    out << "| " << r->op_type << " | " << (*r->domain ? r->domain : "ai.onnx") << " | " << opsets
+        << " | " << dtypes << " | " << role_name(r->role) << " |\n";
+  }
+  *page = out.str();
+  return Status::ok();
+}
+
+// 1-based line of the first difference between a and b.
+size_t first_diff_line(const std::string &a, const std::string &b) {
+  size_t line = 1;
+  for (size_t i = 0; i < a.size() && i < b.size() && a[i] == b[i]; ++i)
+    if (a[i] == '\n') ++line;
+  return line;
+}
+
+std::string line_at(const std::string &text, size_t line) {
+  std::istringstream in(text);
+  std::string s;
+  for (size_t i = 0; i < line && std::getline(in, s); ++i) {
+  }
+  return s;
+}
+
+}  // namespace
+}  // namespace si
+
+int main(int argc, char **argv) {
+  const bool check = argc == 3 && std::strcmp(argv[1], "--check") == 0;
+  if (argc != 1 && !check) {
+    std::fprintf(stderr, "usage: %s [--check docs/operators.md]\n", argv[0]);
+    return 2;
+  }
+  std::string page;
+  const si::Status st = si::generate(&page);
+  if (!st.is_ok()) {
+    std::fprintf(stderr, "gen_operator_docs: %s\n", st.message().c_str());
+    return 1;
+  }
+  if (!check) {
+    std::fwrite(page.data(), 1, page.size(), stdout);
+    return 0;
+  }
+  std::ifstream in(argv[2], std::ios::binary);
+  std::stringstream file;
+  file << in.rdbuf();
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s; create it from the build directory with:\n  %s > %s\n",
+                 argv[2], argv[0], argv[2]);
+    return 1;
+  }
+  if (file.str() == page) return 0;
+  const size_t line = si::first_diff_line(file.str(), page);
+  std::fprintf(stderr,
+               "%s is stale (first difference at line %zu)\n  file:      %s\n  generated: %s\n"
+               "Regenerate it from the build directory with:\n  %s > %s\n",
+               argv[2], line, si::line_at(file.str(), line).c_str(),
+               si::line_at(page, line).c_str(), argv[0], argv[2]);
+  return 1;
+}
