@@ -193,25 +193,46 @@ TEST(ScatterRowsAxpy, VariantsAgreeBitForBitAndMatchReference) {
   }
 }
 
+// A random [m, k] activation of the given density, a [k, n] weight, packed,
+// and the activation's active sets.
+struct SparseProblem {
+  int64_t m, k, n;
+  std::vector<float> x, w;
+  PackedRows packed;
+  std::vector<int32_t> idx;
+  std::vector<int64_t> count;
+
+  SparseProblem(std::mt19937 &rng, int64_t m_, int64_t k_, int64_t n_, double density)
+      : m(m_), k(k_), n(n_) {
+    std::uniform_real_distribution<float> val(-1.f, 1.f);
+    for (int64_t r = 0; r < m; ++r) {
+      std::vector<float> row = sparse_vector(rng, k, density);
+      x.insert(x.end(), row.begin(), row.end());
+    }
+    w.resize(static_cast<size_t>(k * n));
+    for (float &v : w) v = val(rng);
+    EXPECT_TRUE(packed.pack(w.data(), k, n, false));
+    idx.resize(static_cast<size_t>(m * k));
+    count.resize(static_cast<size_t>(m));
+    f32_find_active_rows(x.data(), m, k, k, idx.data(), count.data());
+  }
+  std::vector<float> run(int threads) const {
+    std::vector<float> y(static_cast<size_t>(m * n));
+    f32_sparse_rows_gemm(x.data(), m, k, ActiveRows{idx.data(), count.data(), k}, packed, nullptr,
+                         y.data(), n, threads);
+    return y;
+  }
+};
+
 TEST(SparseRowsGemm, RowGivesTheSameBitsAloneAndInAnyBatch) {
   std::mt19937 rng(seed());
-  std::uniform_real_distribution<float> val(-1.f, 1.f);
-  const int64_t k = 300, n = 130, m = 9;
-  std::vector<float> x;
-  for (int64_t r = 0; r < m; ++r) {
-    std::vector<float> row = sparse_vector(rng, k, 0.3);
-    x.insert(x.end(), row.begin(), row.end());
-  }
-  std::vector<float> w(static_cast<size_t>(k * n));
-  for (float &v : w) v = val(rng);
-  PackedRows packed;
-  ASSERT_TRUE(packed.pack(w.data(), k, n, false));
-  std::vector<int32_t> idx(static_cast<size_t>(m * k));
-  std::vector<int64_t> count(static_cast<size_t>(m));
-  f32_find_active_rows(x.data(), m, k, k, idx.data(), count.data());
-  std::vector<float> batch(static_cast<size_t>(m * n));
-  f32_sparse_rows_gemm(x.data(), m, k, ActiveRows{idx.data(), count.data(), k}, packed, nullptr,
-                       batch.data(), n, 2);
+  SparseProblem p(rng, 9, 300, 130, 0.3);
+  const int64_t k = p.k, n = p.n, m = p.m;
+  const std::vector<float> &x = p.x;
+  const PackedRows &packed = p.packed;
+  std::vector<int32_t> &idx = p.idx;
+  std::vector<int64_t> &count = p.count;
+  std::vector<float> batch = p.run(2);
   for (int64_t r = 0; r < m; ++r) {
     std::vector<float> alone(static_cast<size_t>(n));
     f32_sparse_rows_gemm(x.data() + r * k, 1, k,
@@ -262,27 +283,10 @@ TEST(SparseRowsGemm, MatchesDenseReferenceAcrossShapesAndThreads) {
 // the workers once read their own empty per-thread column lists.
 TEST(SparseRowsGemm, BatchSplitAcrossThreadsMatchesOneThread) {
   std::mt19937 rng(seed());
-  std::uniform_real_distribution<float> val(-1.f, 1.f);
-  const int64_t m = 3, k = 2048, n = 1000;
-  std::vector<float> x;
-  for (int64_t r = 0; r < m; ++r) {
-    std::vector<float> row = sparse_vector(rng, k, 0.5);
-    x.insert(x.end(), row.begin(), row.end());
-  }
-  std::vector<float> w(static_cast<size_t>(k * n));
-  for (float &v : w) v = val(rng);
-  PackedRows packed;
-  ASSERT_TRUE(packed.pack(w.data(), k, n, false));
-  std::vector<int32_t> idx(static_cast<size_t>(m * k));
-  std::vector<int64_t> count(static_cast<size_t>(m));
-  f32_find_active_rows(x.data(), m, k, k, idx.data(), count.data());
-  std::vector<float> one(static_cast<size_t>(m * n)), two(static_cast<size_t>(m * n));
-  f32_sparse_rows_gemm(x.data(), m, k, ActiveRows{idx.data(), count.data(), k}, packed, nullptr,
-                       one.data(), n, 1);
-  f32_sparse_rows_gemm(x.data(), m, k, ActiveRows{idx.data(), count.data(), k}, packed, nullptr,
-                       two.data(), n, 2);
+  SparseProblem p(rng, 3, 2048, 1000, 0.5);
+  std::vector<float> one = p.run(1), two = p.run(2);
   EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
-  expect_close(one, dense_reference(x, m, k, w, n, {}), double(k), "one thread");
+  expect_close(one, dense_reference(p.x, p.m, p.k, p.w, p.n, {}), double(p.k), "one thread");
 }
 
 TEST(PackedRows, TransposedSourceAndAlignment) {
