@@ -11,7 +11,15 @@ Status attach_active_set(Tensor *t) {
   if (t->dtype() != DType::kFloat32 || t->rank() == 0) return Status::ok();
   auto set = std::make_shared<ActiveSet>();
   set->k = t->dim(t->rank() - 1);
-  set->rows = set->k == 0 ? 0 : t->numel() / set->k;
+  // Rows from the leading dims: with k == 0 there are still rows (all empty),
+  // and a consumer walks one count per row.
+  set->rows = 1;
+  for (int64_t i = 0; i + 1 < t->rank(); ++i) {
+    if (t->dim(i) != 0 && set->rows > kMaxElements / t->dim(i)) {
+      return invalid_argument("too many rows for an active set in " + shape_str(t->shape()));
+    }
+    set->rows *= t->dim(i);
+  }
   if (set->k > INT32_MAX) return invalid_argument("row too long for an active set");
   try {
     set->indices.resize(static_cast<size_t>(set->rows * set->k));

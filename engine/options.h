@@ -11,6 +11,15 @@ struct SessionOptions {
   int threads = 0;  // intra-op threads; 0 = all cores
   ExecMode mode = ExecMode::kAuto;
   bool optimize = true;  // constant folding and fusion passes
+  // Ceiling in bytes on what a session holds: its constants (checked at load,
+  // before they are allocated) plus the tensors one run allocates (each run
+  // on its own). 0 = the machine's physical memory.
+  uint64_t max_memory_bytes = 0;
 };
+
+// The machine's physical memory in bytes (sysconf), UINT64_MAX if unknown.
+uint64_t physical_memory_bytes();
+// options.max_memory_bytes, or physical_memory_bytes() when it is 0.
+uint64_t memory_limit(const SessionOptions &options);
 
 }  // namespace si

@@ -28,8 +28,12 @@ std::string list_unsupported(const Graph &graph) {
 }  // namespace
 
 // Buffers released during one call, kept for the values made later in it.
+// Every buffer it allocates stays alive until the call ends (in use or in the
+// free list), so the bytes allocated so far are the call's footprint, which
+// the memory limit bounds.
 class BufferPool {
  public:
+  explicit BufferPool(uint64_t budget) : budget_(budget) {}
   void give(Tensor t) {
     if (t.owns_storage_exclusively()) free_.emplace(t.capacity_bytes(), std::move(t));
   }
@@ -45,10 +49,21 @@ class BufferPool {
       free_.erase(it);
       return Status::ok();
     }
-    return Tensor::allocate(dtype, shape, out);
+    if (bytes > budget_ || used_ > budget_ - bytes) {
+      return out_of_memory("allocating " + std::to_string(bytes) + " bytes for a " +
+                           dtype_name(dtype) + " tensor " + shape_str(shape) +
+                           " would exceed the memory limit (" + std::to_string(budget_) +
+                           " bytes left after the weights, " + std::to_string(used_) +
+                           " already allocated by this run)");
+    }
+    SI_RETURN_IF_ERROR(Tensor::allocate(dtype, shape, out));
+    used_ += out->capacity_bytes();
+    return Status::ok();
   }
 
  private:
+  uint64_t budget_;
+  uint64_t used_ = 0;
   std::multimap<size_t, Tensor> free_;
 };
 
@@ -96,6 +111,12 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
   if (s->options_.mode != ExecMode::kDense) mark_sparsity(&graph);
   s->graph_ = std::move(graph);
   const Graph &g = s->graph_;
+  const uint64_t limit = memory_limit(s->options_);
+  if (s->constant_bytes() > limit) {
+    return out_of_memory("model constants take " + std::to_string(s->constant_bytes()) +
+                         " bytes after optimisation, above the memory limit of " +
+                         std::to_string(limit) + " bytes");
+  }
 
   std::vector<std::vector<int>> release = release_points(g, order);
   for (size_t pos = 0; pos < order.size(); ++pos) {
@@ -110,6 +131,11 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
     s->steps_.push_back(std::move(step));
   }
   s->free_packed_constants();
+  if (s->weight_bytes() > limit) {
+    return out_of_memory("model weights take " + std::to_string(s->weight_bytes()) +
+                         " bytes once packed, above the memory limit of " + std::to_string(limit) +
+                         " bytes");
+  }
   for (int v : g.inputs) s->input_infos_.push_back(g.values[size_t(v)]);
   for (int v : g.outputs) s->output_infos_.push_back(g.values[size_t(v)]);
   *out = std::move(s);
@@ -157,7 +183,8 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
   for (const auto &kv : g.constants) value[size_t(kv.first)] = &kv.second;
   for (size_t i = 0; i < inputs.size(); ++i) value[size_t(g.inputs[i])] = &inputs[i];
 
-  BufferPool pool;
+  const uint64_t limit = memory_limit(options_), weights = weight_bytes();
+  BufferPool pool(limit > weights ? limit - weights : 0);
   if (profile != nullptr) profile->steps.clear();
   for (const Step &step : steps_) {
     if (profile == nullptr) {

@@ -1,10 +1,29 @@
 #include "engine/tensor.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "engine/options.h"
+
 namespace si {
+
+uint64_t physical_memory_bytes() {
+  static const uint64_t bytes = [] {
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page_size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0) return UINT64_MAX;
+    if (uint64_t(pages) > UINT64_MAX / uint64_t(page_size)) return UINT64_MAX;
+    return uint64_t(pages) * uint64_t(page_size);
+  }();
+  return bytes;
+}
+
+uint64_t memory_limit(const SessionOptions &options) {
+  return options.max_memory_bytes != 0 ? options.max_memory_bytes : physical_memory_bytes();
+}
 
 size_t dtype_size(DType t) {
   switch (t) {
@@ -103,6 +122,14 @@ Status Tensor::allocate(DType dtype, Shape shape, Tensor *out) {
   size_t bytes = static_cast<size_t>(n) * dtype_size(dtype);
   size_t padded = (bytes + 63) / 64 * 64;
   if (padded == 0) padded = 64;
+  // Asking the allocator for more than the machine has only ends in an
+  // overcommitted buffer that the zero fill below turns into an OOM kill.
+  if (padded > physical_memory_bytes()) {
+    return out_of_memory("a " + std::string(dtype_name(dtype)) + " tensor " + shape_str(shape) +
+                         " needs " + std::to_string(bytes) +
+                         " bytes, more than the machine's physical memory (" +
+                         std::to_string(physical_memory_bytes()) + " bytes)");
+  }
   void *p = std::aligned_alloc(64, padded);
   if (p == nullptr) {
     return out_of_memory("cannot allocate " + std::to_string(bytes) + " bytes for a " +

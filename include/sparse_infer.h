@@ -170,6 +170,16 @@ SI_API si_status si_options_set_threads(si_options *opts, int32_t n);
  * SI_ERR_INVALID_ARGUMENT. */
 SI_API si_status si_options_set_mode(si_options *opts, si_mode mode);
 
+/* Memory ceiling of each session created with these options, in bytes; 0 (the
+ * default) means the machine's physical memory. It bounds the session's
+ * constants (weights and folded values), checked at si_session_create from
+ * the sizes the model declares before anything is allocated, and, in each
+ * si_run call separately, the constants plus the tensors that call
+ * allocates. Exceeding it fails with SI_ERR_OUT_OF_MEMORY and a message
+ * naming the sizes (and the node, in si_run). Caller-owned input and output
+ * buffers are not counted. */
+SI_API si_status si_options_set_max_memory(si_options *opts, uint64_t bytes);
+
 /* ---------------------------------------------------------------- Session */
 
 /* Loads, checks, optimises and plans an ONNX model file. `opts` may be NULL

@@ -17,6 +17,34 @@ bool parse_count(const std::string &text, long lo, long hi, long *out) {
   return true;
 }
 
+// BYTES with an optional binary suffix K, M or G (case-insensitive): "512M".
+bool parse_bytes(const std::string &text, uint64_t *out) {
+  std::string digits = text;
+  uint64_t scale = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'k':
+      case 'K':
+        scale = uint64_t{1} << 10;
+        break;
+      case 'm':
+      case 'M':
+        scale = uint64_t{1} << 20;
+        break;
+      case 'g':
+      case 'G':
+        scale = uint64_t{1} << 30;
+        break;
+    }
+    if (scale != 1) digits.pop_back();
+  }
+  long v = 0;
+  if (!parse_count(digits, 0, 999999999999999999L, &v)) return false;
+  if (uint64_t(v) > UINT64_MAX / scale) return false;
+  *out = uint64_t(v) * scale;
+  return true;
+}
+
 }  // namespace
 
 const char *usage_text() {
@@ -39,6 +67,10 @@ a ReLU make unnecessary.
                    error (exit 1). Files are written to a temporary name and
                    renamed, so they are never left half-written.
   --threads N      intra-op threads (default 0: all cores)
+  --max-memory B   memory ceiling in bytes (suffix K, M or G) for the model's
+                   constants and, per run, the tensors it allocates; above it
+                   loading or running fails (exit 4). Default 0: the
+                   machine's physical memory.
   --dense          dense path everywhere (the baseline for comparisons)
   --sparse         sparse path wherever eligible (for testing)
   --inputs-dir D   input sets from the ONNX test layout: each
@@ -140,6 +172,13 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
       long n = 0;
       if (!count(0, 1024, &n)) return false;
       o.session.threads = static_cast<int>(n);
+    } else if (name == "--max-memory") {
+      if (!take_value()) return false;
+      if (!parse_bytes(value, &o.session.max_memory_bytes)) {
+        *error = "option " + name +
+                 " needs a byte count (digits, optional suffix K, M or G), got '" + value + "'";
+        return false;
+      }
     } else if (name == "--dense") {
       if (!no_value()) return false;
       dense = true;

@@ -369,6 +369,15 @@ SI_API si_status si_options_set_mode(si_options *opts, si_mode mode) {
   });
 }
 
+SI_API si_status si_options_set_max_memory(si_options *opts, uint64_t bytes) {
+  const char *fn = "si_options_set_max_memory";
+  return guarded(fn, [&] {
+    if (opts == nullptr) return fail(SI_ERR_INVALID_ARGUMENT, fn, "opts is NULL");
+    opts->options.max_memory_bytes = bytes;
+    return succeed();
+  });
+}
+
 SI_API si_status si_session_create(const char *model_path, const si_options *opts,
                                    si_session **out) {
   const char *fn = "si_session_create";

@@ -18,8 +18,10 @@ bool all_inputs_constant(const Graph &g, const Node &node) {
   return true;
 }
 
-// Returns true and fills `outputs` when the node was evaluated.
-Status try_fold(const Graph &g, const Node &node, const SessionOptions &options,
+// Returns true and fills `outputs` when the node was evaluated. A node whose
+// outputs would take more than `budget` bytes is left to run time, where the
+// run's memory limit applies: a chain of small nodes can fold into any size.
+Status try_fold(const Graph &g, const Node &node, const SessionOptions &options, uint64_t budget,
                 std::vector<Tensor> *outputs, bool *folded) {
   *folded = false;
   std::unique_ptr<OpKernel> kernel;
@@ -31,10 +33,13 @@ Status try_fold(const Graph &g, const Node &node, const SessionOptions &options,
   SI_RETURN_IF_ERROR(kernel->reshape(in, &descs));
   outputs->assign(descs.size(), Tensor());
   std::vector<Tensor *> out;
+  uint64_t bytes = 0;
   for (size_t i = 0; i < descs.size(); ++i) {
     int64_t n = 0;
     SI_RETURN_IF_ERROR(checked_numel(descs[i].shape, &n));
     if (n > kMaxFoldedElements) return Status::ok();
+    bytes += uint64_t(n) * dtype_size(descs[i].dtype);
+    if (bytes > budget) return Status::ok();
     if (descs[i].alias_input >= 0) {
       (*outputs)[i] = in[size_t(descs[i].alias_input)]->view(descs[i].shape);
     } else {
@@ -56,12 +61,15 @@ Status fold_constants(Graph *graph, const SessionOptions &options) {
   std::vector<size_t> order;
   SI_RETURN_IF_ERROR(topological_order(*graph, &order));
   std::vector<bool> drop(graph->nodes.size(), false);
+  const uint64_t limit = memory_limit(options);
+  uint64_t used = 0;
+  for (const auto &kv : graph->constants) used += kv.second.size_bytes();
   for (size_t idx : order) {
     const Node &node = graph->nodes[idx];
     if (!all_inputs_constant(*graph, node)) continue;
     std::vector<Tensor> outputs;
     bool folded = false;
-    Status s = try_fold(*graph, node, options, &outputs, &folded);
+    Status s = try_fold(*graph, node, options, used < limit ? limit - used : 0, &outputs, &folded);
     if (!s.is_ok()) {
       if (s.code() == StatusCode::kUnsupported) continue;  // reported by the session
       return Status(s.code(), node.describe() + ": " + s.message());
@@ -76,6 +84,7 @@ Status fold_constants(Graph *graph, const SessionOptions &options) {
       info.dims.clear();
       for (int64_t d : outputs[i].shape()) info.dims.push_back(Dim{d, ""});
       graph->constants[v] = outputs[i];
+      used += outputs[i].size_bytes();
     }
     drop[idx] = true;
   }

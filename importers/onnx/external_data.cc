@@ -131,7 +131,9 @@ Status resolve_external_data(const onnx::TensorProto &p, const std::string &labe
 }
 
 Status read_external_data(const onnx::TensorProto &p, const std::string &label,
-                          const std::string &base_dir, size_t bytes, void *dst) {
+                          const std::string &base_dir, DType dtype, const Shape &shape,
+                          Tensor *result) {
+  const size_t bytes = size_t(numel(shape)) * dtype_size(dtype);
   ExternalKeys keys;
   SI_RETURN_IF_ERROR(read_keys(p, label, &keys));
   std::string file;
@@ -156,7 +158,9 @@ Status read_external_data(const onnx::TensorProto &p, const std::string &label,
                          std::to_string(bytes) + " is past the end of the file (" +
                          std::to_string(size) + " bytes)");
   }
-  char *out = static_cast<char *>(dst);
+  Tensor t;
+  SI_RETURN_IF_ERROR(Tensor::allocate(dtype, shape, &t));
+  char *out = static_cast<char *>(t.raw());
   size_t done = 0;
   while (done < bytes) {
     ssize_t r = pread(fd.get(), out + done, bytes - done, off_t(keys.offset + done));
@@ -165,6 +169,7 @@ Status read_external_data(const onnx::TensorProto &p, const std::string &label,
     if (r == 0) return io_error(what + ": file shrank while it was read");
     done += size_t(r);
   }
+  *result = std::move(t);
   return Status::ok();
 }
 

@@ -161,6 +161,11 @@ class Converter {
         return invalid_model("graph output " + quoted(out.name()) +
                              " is not a graph input, an initializer or any node's output");
       }
+      // Outputs are returned and written by name: two with one name would be
+      // ambiguous (and the checker lets them through).
+      if (std::find(graph_.outputs.begin(), graph_.outputs.end(), id) != graph_.outputs.end()) {
+        return invalid_model("graph output " + quoted(out.name()) + " is declared twice");
+      }
       ValueInfo info;
       SI_RETURN_IF_ERROR(declared_value_info(out, "graph output", &info));
       // A constant's tensor or an input's declaration already describes it.

@@ -51,9 +51,11 @@ Status tensor_from_proto(const onnx::TensorProto &proto, const std::string &labe
 // Validates the tensor's external location and returns the file's real path.
 Status resolve_external_data(const onnx::TensorProto &proto, const std::string &label,
                              const std::string &base_dir, std::string *real_path);
-// Reads exactly `bytes` bytes of the tensor's external data into `dst`.
+// Checks that the tensor's external file holds the bytes its dims need, then
+// allocates `out` and reads them.
 Status read_external_data(const onnx::TensorProto &proto, const std::string &label,
-                          const std::string &base_dir, size_t bytes, void *dst);
+                          const std::string &base_dir, DType dtype, const Shape &shape,
+                          Tensor *out);
 
 // --- value_info.cc ---
 // A declared graph input or output: must be a tensor of a supported dtype.

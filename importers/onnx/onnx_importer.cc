@@ -52,7 +52,39 @@ Status read_model_file(const std::string &path, std::string *bytes) {
   return Status::ok();
 }
 
-Status import_parsed(onnx::ModelProto *model, const std::string &base_dir, Graph *out) {
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+// Bytes the tensors stored in the graph will take once converted, from their
+// dims alone: a few bytes of protobuf can declare terabytes of zeros (or
+// external data). Invalid dims count as 0; conversion reports them.
+uint64_t declared_constant_bytes(const onnx::GraphProto &g) {
+  uint64_t total = 0;
+  auto add = [&total](const onnx::TensorProto &t) {
+    DType dtype;
+    int64_t n = 0;
+    if (!dtype_from_onnx(t.data_type(), &dtype)) return;
+    if (!checked_numel(Shape(t.dims().begin(), t.dims().end()), &n).is_ok()) return;
+    total = saturating_add(total, uint64_t(n) * dtype_size(dtype));
+  };
+  for (const onnx::TensorProto &t : g.initializer()) add(t);
+  for (const onnx::NodeProto &node : g.node()) {
+    for (const onnx::AttributeProto &a : node.attribute()) {
+      if (a.has_t()) add(a.t());
+    }
+  }
+  return total;
+}
+
+Status import_parsed(onnx::ModelProto *model, const std::string &base_dir,
+                     uint64_t max_constant_bytes, Graph *out) {
+  const uint64_t constants = declared_constant_bytes(model->graph());
+  if (constants > max_constant_bytes) {
+    return out_of_memory("model constants need " + std::to_string(constants) +
+                         " bytes, above the memory limit of " +
+                         std::to_string(max_constant_bytes) + " bytes");
+  }
   onnx_import::OpsetMap opsets;
   SI_RETURN_IF_ERROR(onnx_import::check_opsets(*model, &opsets));
   SI_RETURN_IF_ERROR(onnx_import::run_checker(model, base_dir));
@@ -67,7 +99,7 @@ Status import_parsed(onnx::ModelProto *model, const std::string &base_dir, Graph
 }
 
 Status import_model(const void *data, size_t size, const std::string &base_dir,
-                    const std::string &origin, Graph *out) {
+                    const std::string &origin, uint64_t max_constant_bytes, Graph *out) {
   if (size > size_t(INT_MAX)) return too_large(origin, size);
   Status s;
   try {
@@ -76,7 +108,7 @@ Status import_model(const void *data, size_t size, const std::string &base_dir,
         !model.has_ir_version()) {
       return invalid_model(origin + ": not a valid ONNX model");
     }
-    s = import_parsed(&model, base_dir, out);
+    s = import_parsed(&model, base_dir, max_constant_bytes, out);
   } catch (const std::bad_alloc &) {
     s = out_of_memory("out of memory while importing the model");
   } catch (const std::exception &e) {
@@ -86,30 +118,36 @@ Status import_model(const void *data, size_t size, const std::string &base_dir,
   return Status::ok();
 }
 
+Status import_file(const std::string &path, uint64_t max_constant_bytes, Graph *out) {
+  std::string bytes;
+  SI_RETURN_IF_ERROR(read_model_file(path, &bytes));
+  return import_model(bytes.data(), bytes.size(), folder_of(path), path, max_constant_bytes, out);
+}
+
 }  // namespace
 
 Status import_onnx_file(const std::string &path, Graph *out) {
-  std::string bytes;
-  SI_RETURN_IF_ERROR(read_model_file(path, &bytes));
-  return import_model(bytes.data(), bytes.size(), folder_of(path), path, out);
+  return import_file(path, physical_memory_bytes(), out);
 }
 
 Status import_onnx_bytes(const void *data, size_t size, const std::string &base_dir, Graph *out) {
   if (data == nullptr && size > 0) return invalid_argument("model bytes are NULL");
-  return import_model(data, size, base_dir, "ONNX model in memory", out);
+  return import_model(data, size, base_dir, "ONNX model in memory", physical_memory_bytes(), out);
 }
 
 Status load_session_file(const std::string &path, const SessionOptions &options,
                          std::unique_ptr<Session> *out) {
   Graph graph;
-  SI_RETURN_IF_ERROR(import_onnx_file(path, &graph));
+  SI_RETURN_IF_ERROR(import_file(path, memory_limit(options), &graph));
   return Session::create(std::move(graph), options, out);
 }
 
 Status load_session_bytes(const void *data, size_t size, const SessionOptions &options,
                           std::unique_ptr<Session> *out) {
+  if (data == nullptr && size > 0) return invalid_argument("model bytes are NULL");
   Graph graph;
-  SI_RETURN_IF_ERROR(import_onnx_bytes(data, size, "", &graph));
+  SI_RETURN_IF_ERROR(
+      import_model(data, size, "", "ONNX model in memory", memory_limit(options), &graph));
   return Session::create(std::move(graph), options, out);
 }
 

@@ -69,8 +69,8 @@ Status copy_typed(const onnx::TensorProto &p, DType dtype, const Shape &shape, i
   return internal_error(label + ": no typed field for dtype " + dtype_name(dtype));
 }
 
-int typed_value_count(const onnx::TensorProto &p) {
-  return p.float_data_size() + p.int32_data_size() + p.string_data_size() + p.int64_data_size() +
+int64_t typed_value_count(const onnx::TensorProto &p) {
+  return int64_t(p.float_data_size()) + p.int32_data_size() + p.string_data_size() + p.int64_data_size() +
          p.double_data_size() + p.uint64_data_size();
 }
 
@@ -110,15 +110,21 @@ Status tensor_from_proto(const onnx::TensorProto &p, const std::string &label,
                          "external data");
   }
 
+  // Sizes are checked before allocating: a few bytes of protobuf can declare
+  // dims worth gigabytes.
+  if (external) return read_external_data(p, label, base_dir, dtype, shape, out);
+  if (p.has_raw_data() && p.raw_data().size() != bytes) {
+    return invalid_model(
+        count_mismatch(label, p.raw_data().size(), "bytes", "raw_data", shape, int64_t(bytes)));
+  }
+  if (!p.has_raw_data() && n > 0 && typed_value_count(p) != n) {
+    return invalid_model(label + " has " + std::to_string(typed_value_count(p)) +
+                         " values in its typed fields, its dims " + shape_str(shape) + " need " +
+                         std::to_string(n));
+  }
   Tensor t;
   SI_RETURN_IF_ERROR(Tensor::allocate(dtype, shape, &t));
-  if (external) {
-    SI_RETURN_IF_ERROR(read_external_data(p, label, base_dir, bytes, t.raw()));
-  } else if (p.has_raw_data()) {
-    if (p.raw_data().size() != bytes) {
-      return invalid_model(
-          count_mismatch(label, p.raw_data().size(), "bytes", "raw_data", shape, int64_t(bytes)));
-    }
+  if (p.has_raw_data()) {
     // raw_data is little-endian, as is every target this engine builds for.
     if (bytes > 0) std::memcpy(t.raw(), p.raw_data().data(), bytes);
   } else {
