@@ -17,8 +17,9 @@ They are tens of MB each and generated at test time, never committed.
   BatchNorm running statistics come from a forward pass over random
   calibration images (so activations keep a realistic scale through the
   depth), then get perturbed (mean + N(0, 0.1) std, var x U(0.5, 1.5)) and
-  the affine parameters randomised, so that folding BN into the convolution
-  is exercised with non-trivial values.
+  the affine parameters randomised. The export keeps the BatchNormalization
+  nodes (PyTorch would fold them in eval mode), so the engine's own folding
+  into the convolutions runs, on non-trivial values.
 - opt_decoder: an OPT-style pre-LayerNorm decoder written here: token and
   learned position embeddings (Gather), 4 layers of causal multi-head
   self-attention (d 768, 12 heads; q/k/v Linear, heads by reshape, q k^T
@@ -26,9 +27,10 @@ They are tens of MB each and generated at test time, never committed.
   projection) and a ReLU FFN (hidden 3072), a final LayerNorm. Batch and
   sequence are dynamic axes; set 0 is batch 1 x seq 64, set 1 batch 2 x seq
   17, set 2 batch 1 x seq 1 (one decoding step without a cache: the GEMV
-  case the sparse path is for). Trained OPT models leave 90-97% of the FFN activations at zero; a random
-  network leaves ~50%, so each fc1 bias is shifted so that 90% of its unit's
-  pre-activations on calibration tokens are negative.
+  case the sparse path is for). Trained OPT models leave 90-97% of the FFN
+  activations at zero, a random network ~50%, so each fc1 bias is shifted
+  so that 90% of its unit's pre-activations on calibration tokens are
+  negative.
 - bert_encoder: one post-LayerNorm BERT encoder layer (d 768, 12 heads,
   hidden 3072) with exact GELU (exported as the Erf pattern) over hidden
   states [batch, seq, 768], dynamic batch and sequence; no exact zeros, so
@@ -46,6 +48,7 @@ import math
 import os
 import shutil
 import sys
+import warnings
 
 import numpy as np
 import onnx
@@ -93,6 +96,7 @@ def calibrate_batchnorm(model, images, gen):
             bn.running_var *= torch.empty(c).uniform_(0.5, 1.5, generator=gen)
             bn.weight.copy_(torch.empty(c).uniform_(0.5, 1.5, generator=gen))
             bn.bias.copy_(0.1 * torch.randn(c, generator=gen))
+            bn.momentum = 0.1
     model.eval()
 
 
@@ -268,9 +272,15 @@ def export(name, out_dir, seed, stamp):
     os.makedirs(tmp)
     path = os.path.join(tmp, "model.onnx")
     with torch.no_grad():
+        # PRESERVE (the model is in eval mode) keeps BatchNormalization nodes
+        # that EVAL would fold into the convolutions, so the engine's own
+        # folding runs on them, as on models exported by other tools.
+        # Its warning about constant folding concerns models in training mode.
+        warnings.filterwarnings("ignore", message="It is recommended that constant folding")
         torch.onnx.export(model, inputs[0], path, opset_version=OPSET,
                           input_names=in_names, output_names=out_names,
-                          dynamic_axes=axes, do_constant_folding=True)
+                          dynamic_axes=axes, do_constant_folding=True,
+                          training=torch.onnx.TrainingMode.PRESERVE)
     onnx.checker.check_model(onnx.load(path), full_check=True)
     summary = {"model": name, "seed": seed, "opset": OPSET,
                "parameters": sum(p.numel() for p in model.parameters()),
