@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libomp-dev
   libonnx-testdata
   clang libclang-rt-14-dev libfuzzer-14-dev clang-format
-  python3-numpy python3-onnx python3-torch python3-sklearn python3-matplotlib
+  python3-numpy python3-onnx python3-torch python3-torchvision python3-sklearn python3-matplotlib
 )
 
 missing=()
