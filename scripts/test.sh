@@ -26,13 +26,14 @@ done
 
 jobs=$(nproc)
 summary=()
-# run <label> <command...>: runs it and records its wall time.
+# run <label> <command...>: runs it and records its wall and CPU time (CPU
+# time tells more on a shared machine).
 run() {
-  local label=$1 start=$SECONDS
+  local label=$1 t TIMEFORMAT="%R %U %S"
   shift
-  "$@"
-  summary+=("$(printf '%-16s %4d s' "$label" $((SECONDS - start)))")
-}
+  t=$({ time "$@" >&3 2>&4; } 2>&1) || return
+  summary+=("$(echo "$t" | awk -v l="$label" '{ printf "%-12s wall %5.0f s   cpu %5.0f s", l, $1, $2 + $3 }')")
+} 3>&1 4>&2
 
 for s in "${stages[@]}"; do
   echo "=== $s"
@@ -44,5 +45,5 @@ for s in "${stages[@]}"; do
   fi
 done
 
-echo "=== wall time"
+echo "=== time per step"
 printf '%s\n' "${summary[@]}"
