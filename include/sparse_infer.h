@@ -61,6 +61,14 @@
 #define SI_API
 #endif
 
+/* glibc's <signal.h> defines si_status as a macro (a siginfo_t field). It is
+ * set aside while this header is read and restored at its end, so the header
+ * compiles in any include order and siginfo_t code keeps working; a file that
+ * includes <signal.h> (or <sys/wait.h>, or a header that does) names the
+ * status type si_status_t. */
+#pragma push_macro("si_status")
+#undef si_status
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -85,6 +93,7 @@ typedef enum {
   /* A bug in the engine; please report it with the message. */
   SI_ERR_INTERNAL = 6
 } si_status;
+typedef si_status si_status_t; /* the same type; usable where <signal.h> is included */
 
 /* Element type. The numbering is ONNX's TensorProto.DataType, so values read
  * from a model need no translation. SI_BOOL is one byte per element, 0 or 1. */
@@ -274,5 +283,7 @@ SI_API void si_tensor_free(si_tensor *t);
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
+
+#pragma pop_macro("si_status")
 
 #endif /* SPARSE_INFER_H_ */

@@ -6,16 +6,17 @@
 namespace si {
 
 double sparse_crossover_density(int64_t m) {
-  // Measured with bench/sparse_matmul_bench (8192x2048 and 4096x1024, one
-  // thread, weights beyond L3): at batch 1 the gather kernel streams rows at
-  // the same bandwidth oneDNN reads its packed weights, so sparse wins up to
-  // nearly full density; larger batches let oneDNN reuse each weight byte
-  // m times while every row of the sparse path gathers on its own.
+  // Measured with bench/sparse_matmul_bench, 8192x2048, one thread, weights
+  // beyond L3, independent random active sets per row (p50, sparse vs
+  // oneDNN prepacked): batch 1 sparse is ahead even at density 1 (3.1 vs
+  // 5.0 ms), kept at 0.85 for margin; batch 4 crosses near 0.6 (4.6 vs 5.3 ms
+  // at 0.5); batch 16 near 0.15 (3.8-6.9 vs 7.6 ms at 0.1); batch 64 near 0.3
+  // (28.6 vs 33.4 ms at 0.3), where oneDNN is compute-bound.
   if (m <= 1) return 0.85;
-  if (m <= 4) return 0.4;
+  if (m <= 4) return 0.5;
   if (m <= 16) return 0.15;
-  if (m <= 64) return 0.04;
-  return 0.01;
+  if (m <= 64) return 0.25;
+  return 0.2;
 }
 
 namespace {
