@@ -1,4 +1,5 @@
 #include "kernels/dense/dnnl_matmul.h"
+#include "kernels/weight_buffer.h"
 
 #include <algorithm>
 #include <cassert>
@@ -46,7 +47,8 @@ struct DnnlPackedMatmul::Impl {
   bool relu = false;
   std::vector<float> bias;  // empty: no bias
   dnnl::memory::desc weights_md;
-  dnnl::memory weights;  // the only copy of the weights, in weights_md's layout
+  WeightBuffer weights_buf;  // huge-page backed storage of `weights`
+  dnnl::memory weights;      // the only copy of the weights, in weights_md's layout
   dnnl::memory bias_mem;
   std::shared_ptr<const Prim> m1;
 
@@ -158,7 +160,10 @@ std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create(const DnnlMatmulParam
     const dnnl::memory::desc user_md({params.k, params.n}, dt::f32,
                                      params.trans_b ? tag::ba : tag::ab);
     dnnl::memory user(user_md, eng, const_cast<float *>(weights));
-    impl->weights = dnnl::memory(impl->weights_md, eng);
+    size_t capacity = 0;
+    impl->weights_buf = alloc_weight_buffer(impl->weights_md.get_size(), &capacity);
+    if (!impl->weights_buf) throw std::bad_alloc();
+    impl->weights = dnnl::memory(impl->weights_md, eng, impl->weights_buf.get());
     dnnl::primitive_attr reorder_attr;
     if (params.alpha != 1.f) reorder_attr.set_output_scales(0, {params.alpha});
     dnnl::reorder::primitive_desc reorder_pd(eng, user_md, eng, impl->weights_md, reorder_attr);

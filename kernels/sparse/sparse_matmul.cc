@@ -1,7 +1,5 @@
 #include "kernels/sparse/sparse_matmul.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -13,7 +11,6 @@ namespace si {
 
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
 // Budget for the tile of Y a batch accumulates into while weight rows stream
 // past: a quarter of a 1 MiB L2. Wide tiles matter more than L1 residency:
 // short pieces of scattered weight rows defeat the hardware prefetcher.
@@ -25,19 +22,13 @@ constexpr int64_t kBytesPerThread = int64_t{256} << 10;
 
 }  // namespace
 
-void PackedRows::Free::operator()(float *p) const {
-  std::free(p);
-}
-
 bool PackedRows::pack(const float *w, int64_t k, int64_t n, bool transposed) {
   const int64_t ld = (n + 15) / 16 * 16;
-  const size_t bytes = static_cast<size_t>(std::max<int64_t>(k * ld, 16)) * sizeof(float);
-  const size_t align = bytes >= kHugePage ? kHugePage : 64;
-  const size_t padded = (bytes + align - 1) / align * align;
-  float *p = static_cast<float *>(std::aligned_alloc(align, padded));
-  if (p == nullptr) return false;
-  if (align == kHugePage) madvise(p, padded, MADV_HUGEPAGE);
-  std::memset(p, 0, padded);
+  size_t capacity = 0;
+  WeightBuffer buffer = alloc_weight_buffer(size_t(k * ld) * sizeof(float), &capacity);
+  if (!buffer) return false;
+  float *p = static_cast<float *>(buffer.get());
+  std::memset(p, 0, capacity);
   for (int64_t r = 0; r < k; ++r) {
     float *row = p + r * ld;
     if (transposed) {
@@ -46,11 +37,11 @@ bool PackedRows::pack(const float *w, int64_t k, int64_t n, bool transposed) {
       std::memcpy(row, w + r * n, static_cast<size_t>(n) * sizeof(float));
     }
   }
-  data_.reset(p);
+  buffer_ = std::move(buffer);
   k_ = k;
   n_ = n;
   ld_ = ld;
-  bytes_ = padded;
+  bytes_ = capacity;
   return true;
 }
 

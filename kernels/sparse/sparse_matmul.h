@@ -6,27 +6,26 @@
 #include <cstdint>
 #include <memory>
 
+#include "kernels/weight_buffer.h"
+
 namespace si {
 
 // The sparse path's weight layout: row-major [K, N] (a transposed [N, K]
 // source is transposed once), each row padded to a multiple of 16 floats so
-// rows start on a 64-byte boundary, the buffer 2 MiB aligned and advised for
-// huge pages (fewer TLB misses when gathering rows across a large matrix).
+// rows start on a 64-byte boundary, in a huge-page weight buffer (fewer TLB
+// misses when gathering rows across a large matrix).
 class PackedRows {
  public:
   // Returns false when the memory cannot be allocated.
   bool pack(const float *w, int64_t k, int64_t n, bool transposed);
-  const float *data() const { return data_.get(); }
+  const float *data() const { return static_cast<const float *>(buffer_.get()); }
   int64_t rows() const { return k_; }
   int64_t cols() const { return n_; }
   int64_t ld() const { return ld_; }
   size_t size_bytes() const { return bytes_; }
 
  private:
-  struct Free {
-    void operator()(float *p) const;
-  };
-  std::unique_ptr<float, Free> data_;
+  WeightBuffer buffer_;
   int64_t k_ = 0, n_ = 0, ld_ = 0;
   size_t bytes_ = 0;
 };
