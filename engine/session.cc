@@ -25,6 +25,21 @@ std::string list_unsupported(const Graph &graph) {
   return msg;
 }
 
+// oneDNN sizes its thread teams from the calling thread's OpenMP setting
+// both when primitives are created (at load) and when they run: set it to
+// the session's count for the session's work, and give the caller its own
+// setting back afterwards.
+class OmpThreadScope {
+ public:
+  explicit OmpThreadScope(int threads) : saved_(omp_get_max_threads()) {
+    omp_set_num_threads(threads);
+  }
+  ~OmpThreadScope() { omp_set_num_threads(saved_); }
+
+ private:
+  int saved_;
+};
+
 }  // namespace
 
 // Buffers released during one call, kept for the values made later in it.
@@ -97,6 +112,7 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
   std::unique_ptr<Session> s(new Session());
   s->options_ = options;
   if (s->options_.threads <= 0) s->options_.threads = omp_get_num_procs();
+  OmpThreadScope threads(s->options_.threads);
 
   for (const auto &kv : graph.constants) s->model_constant_bytes_ += kv.second.size_bytes();
   std::string missing = list_unsupported(graph);
@@ -172,8 +188,7 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
   }
   for (size_t i = 0; i < inputs.size(); ++i) SI_RETURN_IF_ERROR(check_input(i, inputs[i]));
 
-  // oneDNN and the OpenMP kernels read the calling thread's team size.
-  omp_set_num_threads(options_.threads);
+  OmpThreadScope threads(options_.threads);
   RunContext ctx;
   ctx.threads = options_.threads;
   ctx.mode = options_.mode;

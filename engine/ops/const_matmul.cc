@@ -118,11 +118,20 @@ Status ConstWeightMatmul::run_sparse(const float *a, int64_t m, const ActiveSet 
                        bias_.empty() ? nullptr : bias_.data(), y, n_, ctx.threads);
   if (relu_) relu_in_place(y, m * n_);
   if (ctx.profile != nullptr) {
+    // A batch reads each weight row in the union of its rows' sets once.
+    std::vector<bool> touched(static_cast<size_t>(k_), false);
+    int64_t rows_read = 0;
+    for (int64_t r = 0; r < m; ++r) {
+      const int32_t *idx = active.indices.data() + r * k_;
+      for (int64_t j = 0; j < active.count[size_t(r)]; ++j) {
+        rows_read += !touched[size_t(idx[j])];
+        touched[size_t(idx[j])] = true;
+      }
+    }
     ctx.profile->path = "sparse";
     ctx.profile->density = active.density();
-    ctx.profile->weight_bytes_read = active.total * n_ * int64_t(sizeof(float));
-    ctx.profile->weight_bytes_dense =
-        m * k_ * n_ * int64_t(sizeof(float)) / std::max<int64_t>(m, 1);
+    ctx.profile->weight_bytes_read = rows_read * n_ * int64_t(sizeof(float));
+    ctx.profile->weight_bytes_dense = k_ * n_ * int64_t(sizeof(float));
   }
   return Status::ok();
 }

@@ -49,7 +49,7 @@ Status fuse_gelu(Graph *graph);
 // Links sparsity producers to consumer matmuls. A value is sparse when a
 // producer (Relu, Clip, ThresholdedRelu, Max(x, 0), a fused matmul+Relu)
 // makes it, or ops that keep exact zeros carry them (views, Transpose, Slice,
-// pools, Concat or Mul of a sparse part, Add of two sparse values). A
+// MaxPool, Concat or Mul of a sparse part, Add of two sparse values). A
 // MatMul/Gemm/FusedGemm with a constant 2-D weight reading a sparse value gets
 // kSparseInputAttr; a producer it reaches through views gets
 // kEmitActiveSetAttr (otherwise the consumer finds the active rows itself).
