@@ -6,17 +6,17 @@
 namespace si {
 
 double sparse_crossover_density(int64_t m) {
-  // Measured with bench/sparse_matmul_bench, 8192x2048, one thread, weights
-  // beyond L3, independent random active sets per row (p50, sparse vs
-  // oneDNN prepacked): batch 1 sparse is ahead even at density 1 (3.1 vs
-  // 5.0 ms), kept at 0.85 for margin; batch 4 crosses near 0.6 (4.6 vs 5.3 ms
-  // at 0.5); batch 16 near 0.15 (3.8-6.9 vs 7.6 ms at 0.1); batch 64 near 0.3
-  // (28.6 vs 33.4 ms at 0.3), where oneDNN is compute-bound.
-  if (m <= 1) return 0.85;
-  if (m <= 4) return 0.5;
-  if (m <= 16) return 0.15;
-  if (m <= 64) return 0.25;
-  return 0.2;
+  // From bench/sparse_matmul_bench (bench/RESULTS.md), one thread, weights
+  // beyond L3, independent random active sets per row; speedup of the sparse
+  // kernel over oneDNN prepacked at 8192x2048: batch 1 is ahead even at
+  // density 1 (1.31x; 1.24-1.51x over the three shapes), batch 4 crosses
+  // between 0.3 (0.74x) and 0.1 (1.72x), batch 16 between 0.3 (0.63x) and
+  // 0.1 (1.33x), batch 64 between 0.3 (0.73x) and 0.1 (1.79x).
+  if (m <= 1) return 0.95;
+  if (m <= 4) return 0.2;
+  if (m <= 16) return 0.13;
+  if (m <= 64) return 0.2;
+  return 0.15;
 }
 
 namespace {
