@@ -99,6 +99,10 @@ Status checked_numel(const Shape &shape, int64_t *out) {
 }
 
 int64_t numel(const Shape &shape) {
+  // checked_numel accepts an empty shape whatever its other dims, e.g.
+  // [0, 2^62, 4]: look for the zero before multiplying.
+  for (int64_t d : shape)
+    if (d == 0) return 0;
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;

@@ -133,7 +133,9 @@ Status resolve_external_data(const onnx::TensorProto &p, const std::string &labe
 Status read_external_data(const onnx::TensorProto &p, const std::string &label,
                           const std::string &base_dir, DType dtype, const Shape &shape,
                           Tensor *result) {
-  const size_t bytes = size_t(numel(shape)) * dtype_size(dtype);
+  int64_t n = 0;
+  SI_RETURN_IF_ERROR(checked_numel(shape, &n));
+  const size_t bytes = size_t(n) * dtype_size(dtype);
   ExternalKeys keys;
   SI_RETURN_IF_ERROR(read_keys(p, label, &keys));
   std::string file;

@@ -312,6 +312,25 @@ def graph_cases():
         INPUT, S_ARG, "\"cat\"", inputs="x.npy z.npy", capi_inputs="f32[1,4]@zeros f32[4]@zeros")
     write("concat_rank_mismatch", "x.npy", npy(np.ones((1, 4), np.float32)))
     write("concat_rank_mismatch", "z.npy", npy(np.ones((4,), np.float32)))
+    # Ranks that crashed libonnx 1.12's shape inference (found by fuzz_model):
+    # the model must load (without inferred hints) and fail at run naming the node.
+    save("libonnx_gemm6_rank1_operand", helper.make_graph(
+        [node("Gemm", ["A", "B", "C"], ["Y"], name="gemm_v6")], "g",
+        [vi("A", dims=[2, 3]), vi("B", dims=[3]), vi("C", dims=[4])], [vi("Y", dims=[2, 4])]),
+        INPUT, S_ARG, "\"gemm_v6\"", opset=6, inputs="a.npy b.npy c.npy", capi_inputs="auto")
+    for f, shape in (("a.npy", (2, 3)), ("b.npy", (3,)), ("c.npy", (4,))):
+        write("libonnx_gemm6_rank1_operand", f, npy(np.ones(shape, np.float32)))
+    save("libonnx_convtranspose_rank2_weight", helper.make_graph(
+        [node("ConvTranspose", ["X", "W"], ["Y"], name="deconv")], "g",
+        [vi("X", dims=[1, 1, 3, 3]), vi("W", dims=[1, 3])], [vi("Y", dims=[1, 2, 5, 5])]),
+        INPUT, S_ARG, "\"deconv\"", opset=11, inputs="x.npy w.npy", capi_inputs="auto")
+    write("libonnx_convtranspose_rank2_weight", "x.npy", npy(np.ones((1, 1, 3, 3), np.float32)))
+    write("libonnx_convtranspose_rank2_weight", "w.npy", npy(np.ones((1, 3), np.float32)))
+    cw = numpy_helper.from_array(np.ones((1, 1, 3, 3), np.float32), "W")
+    save("conv_stride_zero", helper.make_graph(
+        [node("Conv", ["X", "W"], ["Y"], name="conv0", strides=[0, 0])], "g",
+        [vi("X", dims=[1, 1, 4, 4])], [vi("Y", dims=["A", "B", "C", "D"])], [cw]),
+        MODEL, S_MODEL, "\"conv0\"", opset=11)
     # A long chain: nothing may recurse once per node.
     n = 50000
     nodes = [node("Relu", ["v%d" % i], ["v%d" % (i + 1)], name="n%d" % i) for i in range(n)]
@@ -410,6 +429,10 @@ def input_cases(mlp):
     inp("input_dims_product_overflow",
         [("x.npy", raw_npy("<f4", "(4294967296, 4294967297)"))], INPUT, S_ARG, "2^40",
         capi_inputs="f32[4294967296,4294967297]@zeros")
+    # Empty, so allowed, but the other dims multiply past int64.
+    inp("input_zero_dim_beside_huge_dims",
+        [("x.npy", raw_npy("<f4", "(0, 4294967296, 4294967297)"))], INPUT, S_ARG,
+        "does not accept it | expects shape", capi_inputs="f32[0,4294967296,4294967297]@zeros")
     inp("input_rank9_capi", [], "-", S_ARG, "- | has rank 9",
         capi_inputs="f32[1,1,1,1,1,1,1,1,1]@zeros")
     inp("input_null_data", [], "-", S_ARG, "- | data NULL", capi_inputs="f32[1,8]@null")
