@@ -3,8 +3,11 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <climits>
 #include <exception>
+#include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "importers/onnx/internal.h"
@@ -100,47 +103,100 @@ Status run_checker(onnx::ModelProto *model, const std::string &base_dir) {
 
 namespace {
 
-// Rank of a value as the file states it (initializer, graph input or output,
-// value_info); -1 when it does not.
-int declared_rank(const onnx::GraphProto &g, const std::string &name) {
-  for (const onnx::TensorProto &t : g.initializer())
-    if (t.name() == name) return t.dims_size();
+using RankMap = std::unordered_map<std::string, int>;
+
+bool is_binary_elementwise(const std::string &op) {
+  return op == "Add" || op == "Sub" || op == "Mul" || op == "Div";
+}
+
+// Ops whose output has the rank of their first input.
+bool keeps_rank(const std::string &op) {
+  static const std::set<std::string> kOps = {"Relu",          "LeakyRelu",
+                                             "Sigmoid",       "Tanh",
+                                             "Clip",          "Elu",
+                                             "Selu",          "HardSigmoid",
+                                             "PRelu",         "Softmax",
+                                             "LogSoftmax",    "Dropout",
+                                             "Identity",      "BatchNormalization",
+                                             "Conv",          "ConvTranspose",
+                                             "MaxPool",       "AveragePool",
+                                             "LpPool",        "GlobalAveragePool",
+                                             "GlobalMaxPool", "InstanceNormalization",
+                                             "LRN",           "Pad",
+                                             "Resize",        "Upsample",
+                                             "Concat",        "LayerNormalization"};
+  return kOps.count(op) != 0;
+}
+
+// Ranks the file states (initializers, graph inputs and outputs, value_info),
+// carried through the ops that keep them, in file order (the checker has
+// verified that order is topological). Values missing from the map have a
+// rank nobody can vouch for before inference runs.
+RankMap known_ranks(const onnx::GraphProto &g) {
+  RankMap r;
   for (const auto *list : {&g.input(), &g.output(), &g.value_info()}) {
     for (const onnx::ValueInfoProto &v : *list) {
-      if (v.name() != name) continue;
-      const onnx::TypeProto &type = v.type();
-      if (type.has_tensor_type() && type.tensor_type().has_shape())
-        return type.tensor_type().shape().dim_size();
+      if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+        r[v.name()] = v.type().tensor_type().shape().dim_size();
     }
   }
-  return -1;
+  for (const onnx::TensorProto &t : g.initializer()) r[t.name()] = t.dims_size();
+  for (const onnx::NodeProto &node : g.node()) {
+    if (node.input_size() == 0 || node.output_size() == 0) continue;
+    int rank = -1;
+    if (keeps_rank(node.op_type())) {
+      auto it = r.find(node.input(0));
+      if (it != r.end()) rank = it->second;
+    } else if (is_binary_elementwise(node.op_type()) && node.input_size() == 2) {
+      auto a = r.find(node.input(0)), b = r.find(node.input(1));
+      if (a != r.end() && b != r.end()) rank = std::max(a->second, b->second);
+    }
+    if (rank >= 0) r.emplace(node.output(0), rank);  // a declared rank stays
+  }
+  return r;
 }
 
 // libonnx 1.12 shape inference trusts its input in places where a bad file
-// crashes the process (found by fuzz_model): Gemm-1/Gemm-6 reads dims 0 and 1
-// of A and B without checking their rank, the conv/pool rules divide by
-// strides and dilations unchecked (SIGFPE on a 0), and ConvTranspose reads
-// W's channels and one kernel size per spatial axis of X without checking
-// there are that many. Inferred shapes are only hints, so such models load
-// without them unless the attributes and ranks are known to be sane.
+// crashes the process (found by the fuzz targets): Gemm-1/Gemm-6 reads dims 0
+// and 1 of A and B without checking their rank, and the conv/pool rules read
+// one kernel size, stride, dilation and pad per spatial axis of X (and W's
+// channels) without checking there are that many, and divide by strides and
+// dilations (SIGFPE on a 0). Inferred shapes are only hints, so such models
+// load without them unless the attributes and ranks are known to be sane.
 bool inference_unsafe(const OpsetMap &opsets, const onnx::ModelProto &model) {
+  static const std::set<std::string> kConvPool = {
+      "Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "LpPool"};
   const onnx::GraphProto &g = model.graph();
   auto it = opsets.find("");
   const int opset = it == opsets.end() ? 0 : it->second;
+  RankMap ranks;
+  bool ranks_done = false;
   for (const onnx::NodeProto &node : g.node()) {
     if (!node.domain().empty() && node.domain() != "ai.onnx") continue;
     if (node.op_type() == "Gemm" && opset < 7) return true;
+    if (kConvPool.count(node.op_type()) == 0) continue;
+    if (!ranks_done) {
+      ranks = known_ranks(g);
+      ranks_done = true;
+    }
+    auto rank_of = [&](int input) {
+      if (input >= node.input_size()) return -1;
+      auto r = ranks.find(node.input(input));
+      return r == ranks.end() ? -1 : r->second;
+    };
+    const int x = rank_of(0), spatial = x - 2;
+    if (x < 3) return true;
+    const bool has_w = node.op_type() == "Conv" || node.op_type() == "ConvTranspose" ||
+                       node.op_type() == "ConvInteger";
+    if (node.op_type() == "QLinearConv" || (has_w && rank_of(1) != x)) return true;
     for (const onnx::AttributeProto &a : node.attribute()) {
-      if (a.name() != "strides" && a.name() != "dilations" && a.name() != "kernel_shape") continue;
+      const std::string &name = a.name();
+      if (name == "pads" && a.ints_size() != 2 * spatial) return true;
+      if (name != "kernel_shape" && name != "strides" && name != "dilations") continue;
+      if (a.ints_size() != spatial) return true;
       for (int64_t v : a.ints())
         if (v < 1) return true;
     }
-    if (node.op_type() != "ConvTranspose") continue;
-    if (node.input_size() < 2) return true;
-    const int x = declared_rank(g, node.input(0)), w = declared_rank(g, node.input(1));
-    if (x < 3 || w != x) return true;
-    for (const onnx::AttributeProto &a : node.attribute())
-      if (a.name() == "kernel_shape" && a.ints_size() != x - 2) return true;
   }
   return false;
 }
