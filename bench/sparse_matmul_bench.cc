@@ -212,6 +212,34 @@ void run_dense(benchmark::State &state, int64_t k, int64_t n, int64_t m, double 
   state.counters["read_GBps"] = g_read_gbps[threads];
 }
 
+// What the run-time zero count costs next to the dense matmul it may
+// replace, in the worst case (counting the whole input and then running
+// dense): a consumer nothing marks sparse counts its input's non-zeros (k
+// floats per row) before choosing. The engine counts only where n >= 128.
+void run_scan_share(benchmark::State &state, int64_t k, int64_t n, int64_t m) {
+  Weights &w = weights_for(k, n);
+  auto inputs = make_inputs(m, k, 0.5);
+  std::vector<float> y(static_cast<size_t>(m * n));
+  int64_t nnz = 0;
+  std::string err;
+  Samples scan, dense;
+  size_t it = 0;
+  omp_set_num_threads(1);
+  for (auto _ : state) {
+    // One input, hot in cache as it is when its producer has just written it.
+    const std::vector<float> &x = inputs[0];
+    scan.time(state, [&] { nnz += si::f32_count_nonzero(x.data(), m * k, m * k); });
+    dense.time(state, [&] { w.dense[it % w.dense.size()]->run(x.data(), m, y.data(), &err); });
+    benchmark::DoNotOptimize(nnz);
+    benchmark::DoNotOptimize(y.data());
+    ++it;
+  }
+  const double scan_us = scan.median_us(), dense_us = dense.median_us();
+  state.counters["scan_us"] = scan_us;
+  state.counters["dense_us"] = dense_us;
+  state.counters["share"] = dense_us > 0 ? scan_us / dense_us : 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -239,6 +267,16 @@ int main(int argc, char **argv) {
               ->Unit(benchmark::kMicrosecond);
         }
       }
+    }
+  }
+  for (int64_t n : {32, 64, 128, 256, 512}) {
+    for (int64_t m : {1, 16}) {
+      char name[64];
+      std::snprintf(name, sizeof name, "scan_share/K4096xN%ld/b%ld", long(n), long(m));
+      benchmark::RegisterBenchmark(name, run_scan_share, 4096, n, m)
+          ->UseManualTime()
+          ->Iterations(kIterations)
+          ->Unit(benchmark::kMicrosecond);
     }
   }
   benchmark::RunSpecifiedBenchmarks();

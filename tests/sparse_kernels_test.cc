@@ -2,6 +2,7 @@
 // densities from 0 to 1, all-zero rows, -0.0, NaN, denormals, 1 and 2 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -89,6 +90,21 @@ TEST(CompactNonzero, NanIsActiveNegativeZeroIsNot) {
     ASSERT_EQ(count, 2) << v.name;
     EXPECT_EQ(idx[0], 3);
     EXPECT_EQ(idx[1], 39);
+  }
+}
+
+TEST(CountNonzero, MatchesNaiveCountCappedAtTheLimit) {
+  std::mt19937 rng(seed());
+  for (int64_t n : {0, 1, 15, 17, 1000, 1023, 1024, 1025, 5000}) {
+    for (double density : {0.0, 0.02, 0.5, 0.9, 1.0}) {
+      std::vector<float> x = sparse_vector(rng, n, density);
+      if (n > 4) x[static_cast<size_t>(rng() % n)] = std::numeric_limits<float>::quiet_NaN();
+      const auto want = static_cast<int64_t>(naive_nonzero(x).size());
+      for (int64_t limit : {int64_t{0}, int64_t{1}, want / 2, want, want + 1, n + 1}) {
+        EXPECT_EQ(f32_count_nonzero(x.data(), n, limit), std::min(want, limit))
+            << "n=" << n << " density=" << density << " limit=" << limit << " seed=" << seed();
+      }
+    }
   }
 }
 

@@ -413,6 +413,99 @@ TEST(SparsePath, InfiniteWeightsKeepTheLayerDense) {
   EXPECT_EQ(out[1], 2.f);
 }
 
+// x -> MatMul W[k,n]: nothing upstream marks x sparse, so only calibration
+// over the first calls can give the layer its sparse layout.
+Graph unmarked_matmul(const std::vector<float> &w, int64_t k, int64_t n) {
+  Builder b;
+  int x = b.value("x");
+  b.g.inputs = {x};
+  b.g.outputs = {b.node("MatMul", {x, b.constant("w", f32({k, n}, w))})};
+  return b.g;
+}
+
+// `zero_fraction` of the entries are exactly 0 (-0.0 for half of them).
+Tensor input_with_zeros(std::mt19937 &rng, int64_t m, int64_t k, double zero_fraction) {
+  std::vector<float> x = random_values(rng, size_t(m * k), -1, 1);
+  std::bernoulli_distribution zero(zero_fraction);
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (zero(rng)) x[i] = i % 2 ? 0.f : -0.f;
+  }
+  return f32({m, k}, x);
+}
+
+struct CalibrationCase {
+  int64_t n;
+  double zero_fraction;
+  bool expect_sparse;
+};
+
+TEST(SparsePath, UnmarkedConsumerCalibratesOnItsFirstCalls) {
+  std::mt19937 rng(test_seed());
+  const int64_t k = 300;
+  for (const CalibrationCase &c :
+       {CalibrationCase{128, 0.9, true}, CalibrationCase{128, 0.0, false},
+        CalibrationCase{127, 0.9, false}}) {
+    SCOPED_TRACE("n=" + std::to_string(c.n) + " zeros=" + std::to_string(c.zero_fraction));
+    std::vector<float> w = random_values(rng, size_t(k * c.n), -1, 1);
+    auto automatic = session_for(unmarked_matmul(w, k, c.n), ExecMode::kAuto);
+    auto dense = session_for(unmarked_matmul(w, k, c.n), ExecMode::kDense);
+    const size_t bytes_at_load = automatic->weight_bytes();
+    std::vector<const char *> paths;
+    for (int call = 0; call < 12; ++call) {
+      Tensor in = input_with_zeros(rng, 1 + call % 3, k, c.zero_fraction);
+      RunProfile profile;
+      EXPECT_LE(max_rel_error(run1(*automatic, in, &profile), run1(*dense, in)), 1e-5);
+      paths.push_back(profile.steps.back().matmul.path);
+    }
+    // The first 7 calls run dense while they count zeros; the 8th decides and
+    // already takes the chosen path.
+    for (int call = 0; call < 7; ++call) EXPECT_STREQ(paths[size_t(call)], "dense") << call;
+    for (int call = 7; call < 12; ++call) {
+      EXPECT_STREQ(paths[size_t(call)], c.expect_sparse ? "sparse" : "dense") << call;
+    }
+    const size_t row_bytes = size_t(k * c.n) * sizeof(float);
+    if (c.expect_sparse) {
+      EXPECT_GE(automatic->weight_bytes(), bytes_at_load + row_bytes);
+    } else {
+      EXPECT_EQ(automatic->weight_bytes(), bytes_at_load);
+    }
+  }
+}
+
+TEST(SparsePath, ConcurrentRunsDuringCalibrationMatchTheDensePath) {
+  std::mt19937 rng(test_seed());
+  const int64_t k = 200, n = 130;
+  std::vector<float> w = random_values(rng, size_t(k * n), -1, 1);
+  auto automatic = session_for(unmarked_matmul(w, k, n), ExecMode::kAuto, 2);
+  auto dense = session_for(unmarked_matmul(w, k, n), ExecMode::kDense);
+  std::vector<Tensor> inputs;
+  std::vector<std::vector<float>> want;
+  for (int t = 0; t < 8; ++t) {
+    inputs.push_back(input_with_zeros(rng, 1 + t % 4, k, 0.95));
+    want.push_back(run1(*dense, inputs.back()));
+  }
+  std::vector<double> worst(8, 0.0);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 8; ++t) {
+    pool.emplace_back([&, t] {
+      for (int rep = 0; rep < 10; ++rep) {
+        std::vector<Tensor> out;
+        if (!automatic->run({inputs[size_t(t)]}, &out).is_ok()) {
+          worst[size_t(t)] = 1;
+          return;
+        }
+        worst[size_t(t)] =
+            std::max(worst[size_t(t)], max_rel_error(floats(out[0]), want[size_t(t)]));
+      }
+    });
+  }
+  for (auto &th : pool) th.join();
+  for (int t = 0; t < 8; ++t) EXPECT_LE(worst[size_t(t)], 1e-5) << "thread " << t;
+  RunProfile profile;
+  run1(*automatic, inputs[0], &profile);
+  EXPECT_STREQ(profile.steps.back().matmul.path, "sparse");
+}
+
 TEST(SparsePath, ConcurrentRunsEqualSerialRuns) {
   std::mt19937 rng(test_seed());
   RandomMlp mlp(rng, 32, 256, 8, Act::kRelu);

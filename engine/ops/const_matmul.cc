@@ -21,6 +21,24 @@ double sparse_crossover_density(int64_t m) {
 
 namespace {
 
+// Calls of an unmarked consumer whose input zeros are counted. After them the
+// count stops, so a dense layer pays nothing more.
+constexpr int kCalibrationCalls = 8;
+
+// Below this many output columns, counting the input's non-zeros (k floats a
+// row) could cost over 3% of the matmul it may replace (k*n weights). Worst
+// case measured (scan_share in bench/sparse_matmul_bench.cc, whole count then
+// dense, K 4096, batch 16): 2.9% of dense at n = 64, 1.7% at n = 128.
+constexpr int64_t kMinColsForScan = 128;
+
+// Whether a's active fraction is under this batch size's crossover. Counting
+// stops at the crossover, so a dense input costs only that fraction of a scan.
+bool sparse_enough(const float *a, int64_t m, int64_t k) {
+  const int64_t total = m * k;
+  const auto limit = static_cast<int64_t>(sparse_crossover_density(m) * double(total));
+  return f32_count_nonzero(a, total, limit) < limit;
+}
+
 // v < 0 keeps NaN as NaN, like the Relu op.
 void relu_in_place(float *y, int64_t count) {
   for (int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.f ? 0.f : y[i];
@@ -42,9 +60,15 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w, Ex
   mm->relu_ = spec.relu;
   // Skipping x == 0 terms is exact only if 0 * w == 0 for every weight: a
   // matrix with Inf or NaN stays dense so both paths give the same NaNs.
+  const bool finite = mode != ExecMode::kDense && all_finite(w, spec.k * spec.n);
   const bool want_rows = mode == ExecMode::kSparse || (mode == ExecMode::kAuto && sparse_input);
-  const bool rows_ok = want_rows && all_finite(w, spec.k * spec.n);
+  const bool rows_ok = want_rows && finite;
   const bool want_dense = mode != ExecMode::kSparse || !rows_ok;
+  if (mode == ExecMode::kAuto && !sparse_input && finite && spec.n >= kMinColsForScan &&
+      spec.k > 0) {
+    mm->calibration_left_ = kCalibrationCalls;
+    if (spec.bias != nullptr) mm->bias_.assign(spec.bias, spec.bias + spec.n);
+  }
   if (rows_ok) {
     std::vector<float> scaled;
     const float *src = w;
@@ -59,6 +83,7 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w, Ex
                            std::to_string(spec.n) + "]");
     }
     if (spec.bias != nullptr) mm->bias_.assign(spec.bias, spec.bias + spec.n);
+    mm->rows_ready_ = mm->rows_.get();
   }
   if (want_dense) {
     DnnlMatmulParams p;
@@ -83,38 +108,67 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w, Ex
 }
 
 size_t ConstWeightMatmul::weight_bytes() const {
-  return (dense_ ? dense_->packed_bytes() : 0) + (rows_ ? rows_->size_bytes() : 0);
+  const PackedRows *rows = this->rows();
+  return (dense_ ? dense_->packed_bytes() : 0) + (rows ? rows->size_bytes() : 0);
+}
+
+void ConstWeightMatmul::calibrate(const float *a, int64_t m) const {
+  if (calibration_left_.load(std::memory_order_relaxed) <= 0) return;
+  if (sparse_enough(a, m, k_)) sparse_calls_.fetch_add(1);
+  if (calibration_left_.fetch_sub(1) != 1) return;
+  if (2 * sparse_calls_.load() > kCalibrationCalls) pack_rows_from_dense();
+}
+
+// The row layout comes from oneDNN's copy, so no plain copy of W is kept for
+// it. Without memory for it the layer simply stays dense.
+void ConstWeightMatmul::pack_rows_from_dense() const {
+  auto rows = std::make_unique<PackedRows>();
+  std::string error;
+  if (!rows->allocate(k_, n_) || !dense_->unpack(rows->mutable_data(), rows->ld(), &error)) return;
+  rows_ = std::move(rows);
+  rows_ready_.store(rows_.get(), std::memory_order_release);
 }
 
 Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active, float *y,
                               const RunContext &ctx) const {
-  if (rows_ == nullptr || m == 0) return run_dense(a, m, y, ctx);
+  if (m == 0) return run_dense(a, m, y, ctx);
+  const PackedRows *rows = this->rows();
+  if (rows == nullptr) {
+    calibrate(a, m);
+    rows = this->rows();
+    if (rows == nullptr) return run_dense(a, m, y, ctx);
+  }
   const bool usable = active != nullptr && active->k == k_ && active->rows == m;
   if (ctx.mode == ExecMode::kSparse || dense_ == nullptr) {
-    if (usable) return run_sparse(a, m, *active, y, ctx);
+    if (usable) return run_sparse(a, m, *active, *rows, y, ctx);
     // Forced sparse without a producer upstream: find the active rows here.
     Tensor probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
     SI_RETURN_IF_ERROR(attach_active_set(&probe));
-    return run_sparse(a, m, *probe.active_set(), y, ctx);
+    return run_sparse(a, m, *probe.active_set(), *rows, y, ctx);
   }
-  // A sparse input that lost its producer's active set on the way (pooling,
-  // a reshape that changes the last axis, Concat): find the active rows
-  // here. The scan reads k floats per row against k*n weights.
-  Tensor probe;
-  if (!usable) {
-    probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
+  if (usable && active->density() < sparse_crossover_density(m)) {
+    return run_sparse(a, m, *active, *rows, y, ctx);
+  }
+  // No producer's active set arrived (it was lost on the way, through a pool
+  // or a reshape of the last axis, or calibration found this input sparse):
+  // count first, and find the active rows only if the sparse path will use them.
+  if (!usable && sparse_enough(a, m, k_)) {
+    Tensor probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
     SI_RETURN_IF_ERROR(attach_active_set(&probe));
-    active = probe.active_set();
+    return run_sparse(a, m, *probe.active_set(), *rows, y, ctx);
   }
-  if (active->density() < sparse_crossover_density(m)) return run_sparse(a, m, *active, y, ctx);
   SI_RETURN_IF_ERROR(run_dense(a, m, y, ctx));
-  if (ctx.profile != nullptr) ctx.profile->density = active->density();
+  if (ctx.profile != nullptr) {
+    ctx.profile->density =
+        usable ? active->density() : double(f32_count_nonzero(a, m * k_, m * k_)) / double(m * k_);
+  }
   return Status::ok();
 }
 
-Status ConstWeightMatmul::run_sparse(const float *a, int64_t m, const ActiveSet &active, float *y,
+Status ConstWeightMatmul::run_sparse(const float *a, int64_t m, const ActiveSet &active,
+                                     const PackedRows &rows, float *y,
                                      const RunContext &ctx) const {
-  f32_sparse_rows_gemm(a, m, k_, ActiveRows{active.indices.data(), active.count.data(), k_}, *rows_,
+  f32_sparse_rows_gemm(a, m, k_, ActiveRows{active.indices.data(), active.count.data(), k_}, rows,
                        bias_.empty() ? nullptr : bias_.data(), y, n_, ctx.threads);
   if (relu_) relu_in_place(y, m * n_);
   if (ctx.profile != nullptr) {

@@ -4,6 +4,7 @@
 // active set is sparse enough for this batch size, else oneDNN.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -30,7 +31,8 @@ class ConstWeightMatmul {
  public:
   // `sparse_input`: a producer upstream attaches active sets (mark_sparsity),
   // so the sparse layout is worth storing. kDense never stores it; kSparse
-  // never stores the oneDNN one.
+  // never stores the oneDNN one. In kAuto an input nothing marks sparse is
+  // still watched for zeros over the first calls (see calibrate()).
   static Status create(const ConstMatmulSpec &spec, const float *w, ExecMode mode,
                        bool sparse_input, std::unique_ptr<ConstWeightMatmul> *out);
 
@@ -43,14 +45,24 @@ class ConstWeightMatmul {
   size_t weight_bytes() const;
 
  private:
-  Status run_sparse(const float *a, int64_t m, const ActiveSet &active, float *y,
-                    const RunContext &ctx) const;
+  const PackedRows *rows() const { return rows_ready_.load(std::memory_order_acquire); }
+  // Counts the zeros of a call's input while calibration lasts; the call that
+  // ends it makes the sparse layout if most calls were sparse enough.
+  void calibrate(const float *a, int64_t m) const;
+  void pack_rows_from_dense() const;
+  Status run_sparse(const float *a, int64_t m, const ActiveSet &active, const PackedRows &rows,
+                    float *y, const RunContext &ctx) const;
   Status run_dense(const float *a, int64_t m, float *y, const RunContext &ctx) const;
 
   int64_t k_ = 0, n_ = 0;
   bool relu_ = false;
   std::unique_ptr<DnnlPackedMatmul> dense_;
-  std::unique_ptr<PackedRows> rows_;
+  // Written once, at create or by the call that ends calibration, before
+  // rows_ready_ publishes it; read only through rows().
+  mutable std::unique_ptr<PackedRows> rows_;
+  mutable std::atomic<const PackedRows *> rows_ready_{nullptr};
+  mutable std::atomic<int> calibration_left_{0};
+  mutable std::atomic<int> sparse_calls_{0};
   std::vector<float> bias_;  // for the sparse path (oneDNN keeps its own)
 };
 

@@ -22,26 +22,30 @@ constexpr int64_t kBytesPerThread = int64_t{256} << 10;
 
 }  // namespace
 
-bool PackedRows::pack(const float *w, int64_t k, int64_t n, bool transposed) {
+bool PackedRows::allocate(int64_t k, int64_t n) {
   const int64_t ld = (n + 15) / 16 * 16;
   size_t capacity = 0;
   WeightBuffer buffer = alloc_weight_buffer(size_t(k * ld) * sizeof(float), &capacity);
   if (!buffer) return false;
-  float *p = static_cast<float *>(buffer.get());
-  std::memset(p, 0, capacity);
+  std::memset(buffer.get(), 0, capacity);
+  buffer_ = std::move(buffer);
+  k_ = k;
+  n_ = n;
+  ld_ = ld;
+  bytes_ = capacity;
+  return true;
+}
+
+bool PackedRows::pack(const float *w, int64_t k, int64_t n, bool transposed) {
+  if (!allocate(k, n)) return false;
   for (int64_t r = 0; r < k; ++r) {
-    float *row = p + r * ld;
+    float *row = mutable_data() + r * ld_;
     if (transposed) {
       for (int64_t c = 0; c < n; ++c) row[c] = w[c * k + r];
     } else {
       std::memcpy(row, w + r * n, static_cast<size_t>(n) * sizeof(float));
     }
   }
-  buffer_ = std::move(buffer);
-  k_ = k;
-  n_ = n;
-  ld_ = ld;
-  bytes_ = capacity;
   return true;
 }
 
@@ -54,6 +58,18 @@ int64_t f32_find_active_rows(const float *x, int64_t m, int64_t k, int64_t ldx, 
     total += count[r];
   }
   return total;
+}
+
+int64_t f32_count_nonzero(const float *x, int64_t count, int64_t limit) {
+  constexpr int64_t kBlock = 1024;  // vectorised counting between limit checks
+  int64_t nonzero = 0;
+  for (int64_t b = 0; b < count && nonzero < limit; b += kBlock) {
+    const int64_t end = std::min(count, b + kBlock);
+    int32_t in_block = 0;
+    for (int64_t i = b; i < end; ++i) in_block += x[i] != 0.f;
+    nonzero += in_block;
+  }
+  return std::min(nonzero, limit);
 }
 
 namespace {

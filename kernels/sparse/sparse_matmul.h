@@ -18,7 +18,11 @@ class PackedRows {
  public:
   // Returns false when the memory cannot be allocated.
   bool pack(const float *w, int64_t k, int64_t n, bool transposed);
+  // Zero-filled rows for a producer that writes them itself (mutable_data(),
+  // row stride ld()). Returns false when the memory cannot be allocated.
+  bool allocate(int64_t k, int64_t n);
   const float *data() const { return static_cast<const float *>(buffer_.get()); }
+  float *mutable_data() { return static_cast<float *>(buffer_.get()); }
   int64_t rows() const { return k_; }
   int64_t cols() const { return n_; }
   int64_t ld() const { return ld_; }
@@ -51,5 +55,10 @@ void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRo
 // total number of non-zeros. idx needs room for M * K entries.
 int64_t f32_find_active_rows(const float *x, int64_t m, int64_t k, int64_t ldx, int32_t *idx,
                              int64_t *count);
+
+// Non-zeros among x[0, count) (NaN counts as non-zero, -0.0 as zero), but
+// stops once `limit` are seen and returns limit then: a caller that only
+// needs "fewer than limit?" reads little of a dense input.
+int64_t f32_count_nonzero(const float *x, int64_t count, int64_t limit);
 
 }  // namespace si
