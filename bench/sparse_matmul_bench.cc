@@ -212,6 +212,42 @@ void run_dense(benchmark::State &state, int64_t k, int64_t n, int64_t m, double 
   state.counters["read_GBps"] = g_read_gbps[threads];
 }
 
+// The floor for any batch kernel that reads each needed weight row once: the
+// time to only read (sum) the rows in the union of the batch's active sets,
+// in ascending order, with no arithmetic on activations at all.
+void run_union_read(benchmark::State &state, int64_t k, int64_t n, int64_t m, double density) {
+  Weights &w = weights_for(k, n);
+  auto inputs = make_inputs(m, k, density);
+  std::vector<std::vector<int32_t>> unions;
+  for (const auto &x : inputs) {
+    unions.emplace_back();
+    for (int64_t c = 0; c < k; ++c) {
+      bool any = false;
+      for (int64_t r = 0; r < m; ++r) any = any || x[size_t(r * k + c)] != 0.f;
+      if (any) unions.back().push_back(int32_t(c));
+    }
+  }
+  Samples samples;
+  size_t it = 0;
+  uint32_t bits = 0;  // OR of the words read: vectorises, unlike a float sum
+  for (auto _ : state) {
+    const si::PackedRows &rows = w.sparse[it % w.sparse.size()];
+    const std::vector<int32_t> &u = unions[it % unions.size()];
+    samples.time(state, [&] {
+      for (int32_t c : u) {
+        const auto *row = reinterpret_cast<const uint32_t *>(rows.data() + c * rows.ld());
+        for (int64_t j = 0; j < n; ++j) bits |= row[j];
+      }
+    });
+    benchmark::DoNotOptimize(bits);
+    ++it;
+  }
+  const double p50 = samples.median_us();
+  state.counters["p50_us"] = p50;
+  state.counters["eff_GBps"] =
+      p50 > 0 ? mean_union_rows(inputs, m, k) * double(n) * sizeof(float) / p50 * 1e-3 : 0;
+}
+
 // What the run-time zero count costs next to the dense matmul it may
 // replace, in the worst case (counting the whole input and then running
 // dense): a consumer nothing marks sparse counts its input's non-zeros (k
@@ -267,6 +303,16 @@ int main(int argc, char **argv) {
               ->Unit(benchmark::kMicrosecond);
         }
       }
+    }
+  }
+  for (auto [k, n] : shapes) {
+    for (double d : {0.3, 0.1}) {
+      char name[64];
+      std::snprintf(name, sizeof name, "union_read/K%ldxN%ld/b16/d%.2f", long(k), long(n), d);
+      benchmark::RegisterBenchmark(name, run_union_read, k, n, 16, d)
+          ->UseManualTime()
+          ->Iterations(kIterations)
+          ->Unit(benchmark::kMicrosecond);
     }
   }
   for (int64_t n : {32, 64, 128, 256, 512}) {
