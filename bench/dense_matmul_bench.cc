@@ -101,7 +101,7 @@ void dense_args(benchmark::internal::Benchmark *b) {
   b->ArgNames({"prepack", "M", "K", "N", "threads"});
   for (int64_t threads : {1, 2})
     for (const auto &kn : {std::pair<int64_t, int64_t>{4096, 4096}, {8192, 2048}})
-      for (int64_t m : {1, 32})
+      for (int64_t m : {1, 4, 16, 32, 64})
         for (int64_t prepack : {1, 0}) b->Args({prepack, m, kn.first, kn.second, threads});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }

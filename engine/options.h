@@ -15,6 +15,12 @@ struct SessionOptions {
   // before they are allocated) plus the tensors one run allocates (each run
   // on its own). 0 = the machine's physical memory.
   uint64_t max_memory_bytes = 0;
+  // Hold each constant weight in one layout only. A matmul after a Relu-like
+  // producer then keeps just the sparse path's row layout and runs its dense
+  // path (batches too dense for the sparse kernels) through oneDNN on that
+  // layout, unpacked: weight memory near 1x the model's, batch 1 as fast, but
+  // dense batches of 2 and more up to ~2.4x slower (bench/RESULTS.md).
+  bool single_weight_copy = false;
 };
 
 // The machine's physical memory in bytes (sysconf), UINT64_MAX if unknown.

@@ -189,6 +189,14 @@ SI_API si_status si_options_set_mode(si_options *opts, si_mode mode);
  * buffers are not counted. */
 SI_API si_status si_options_set_max_memory(si_options *opts, uint64_t bytes);
 
+/* Nonzero: hold each constant weight in one layout only (default 0: two where
+ * that is faster). A matmul after a Relu-like op then keeps only the sparse
+ * path's row layout and runs its dense path on it unpacked: the session's
+ * weight memory stays near the model's, batch 1 runs as fast, and batches of
+ * 2 or more whose activations are too dense for the sparse path run slower.
+ * NULL opts fails with SI_ERR_INVALID_ARGUMENT. */
+SI_API si_status si_options_set_single_weight_copy(si_options *opts, int32_t enable);
+
 /* ---------------------------------------------------------------- Session */
 
 /* Loads, checks, optimises and plans an ONNX model file. `opts` may be NULL

@@ -153,6 +153,9 @@ static void test_options(void) {
   CHECK_OK(si_options_set_mode(opts, SI_MODE_SPARSE));
   CHECK_ERROR(si_options_set_mode(opts, (si_mode)7), SI_ERR_INVALID_ARGUMENT, "mode 7");
   CHECK_ERROR(si_options_set_mode(opts, (si_mode)-1), SI_ERR_INVALID_ARGUMENT, "mode -1");
+  CHECK_OK(si_options_set_single_weight_copy(opts, 1));
+  CHECK_OK(si_options_set_single_weight_copy(opts, 0));
+  CHECK_ERROR(si_options_set_single_weight_copy(NULL, 1), SI_ERR_INVALID_ARGUMENT, "opts is NULL");
   si_options_destroy(opts);
   si_options_destroy(NULL);
 }

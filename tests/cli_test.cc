@@ -282,7 +282,9 @@ TEST(Cli, NamedInputAndModeOptionsGiveTheSameLogits) {
                                                 {"--dense"},
                                                 {"--sparse"},
                                                 {"--threads", "1"},
-                                                {"--threads=2", "--sparse"}}) {
+                                                {"--threads=2", "--sparse"},
+                                                {"--single-copy"},
+                                                {"--single-copy", "--threads", "2"}}) {
     std::vector<std::string> args = {model_path(), "input=" + data_path("batch_16.bin"), "-o",
                                      dir / "out.bin"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -546,8 +548,9 @@ TEST(Cli, ProfileWithDenseModeTakesNoSparsePath) {
 TEST(Cli, HelpAndVersion) {
   Result r = expect_ok({"--help"});
   EXPECT_EQ(r.out.rfind("usage: sparse-infer MODEL.onnx", 0), 0u) << r.out;
-  for (const char *opt : {"--output", "--threads", "--dense", "--sparse", "--inputs-dir", "--bench",
-                          "--warmup", "--iters", "--json", "--info", "--version"}) {
+  for (const char *opt :
+       {"--output", "--threads", "--dense", "--sparse", "--single-copy", "--inputs-dir", "--bench",
+        "--warmup", "--iters", "--json", "--info", "--version"}) {
     EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
   }
   r = expect_ok({"-h"});

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -287,6 +288,38 @@ TEST(DnnlPackedMatmul, PlainLayoutMatchesPacked) {
     expect_close(c[plain], naive_gemm(a, w, nullptr, {}, m, n, k, false, false, 1.f, 0.f),
                  plain ? "plain" : "packed");
   }
+}
+
+// Borrowed plain weights with a padded row stride: every M against the
+// reference, and nothing counted as held.
+TEST(DnnlPackedMatmul, BorrowedStridedWeightsMatchReference) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(test_seed());
+  for (int64_t k : kDims)
+    for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{64}}) {
+      const int64_t ld = n + 5;
+      const auto w = random_values(rng, k * n), bias = random_values(rng, n);
+      std::vector<float> strided(size_t(k * ld), std::numeric_limits<float>::quiet_NaN());
+      for (int64_t r = 0; r < k; ++r)
+        std::copy(w.begin() + r * n, w.begin() + (r + 1) * n, strided.begin() + r * ld);
+      DnnlMatmulParams p;
+      p.k = k;
+      p.n = n;
+      p.bias = bias.data();
+      p.relu = (k + n) % 2 == 0;
+      std::string error;
+      auto mm = DnnlPackedMatmul::create_borrowed(p, strided.data(), ld, &error);
+      ASSERT_NE(mm, nullptr) << error;
+      EXPECT_EQ(mm->packed_bytes(), 0u);
+      for (int64_t m : {int64_t{1}, int64_t{2}, int64_t{7}, int64_t{33}}) {
+        const auto a = random_values(rng, m * k);
+        std::vector<float> c(size_t(m * n), 99.f);
+        ASSERT_TRUE(mm->run(a.data(), m, c.data(), &error)) << error;
+        expect_close(
+            c, naive_gemm(a, w, &bias, {n}, m, n, k, false, false, 1.f, 1.f, p.relu),
+            "k=" + std::to_string(k) + " n=" + std::to_string(n) + " m=" + std::to_string(m));
+      }
+    }
 }
 
 // unpack() gives back alpha * W row-major in a strided destination, from every

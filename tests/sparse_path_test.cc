@@ -413,6 +413,35 @@ TEST(SparsePath, InfiniteWeightsKeepTheLayerDense) {
   EXPECT_EQ(out[1], 2.f);
 }
 
+TEST(SparsePath, SingleWeightCopyHoldsOneLayoutAndMatchesDense) {
+  std::mt19937 rng(test_seed());
+  RandomMlp mlp(rng, 40, 300, 70, Act::kRelu);
+  SessionOptions o;
+  o.single_weight_copy = true;
+  std::unique_ptr<Session> single;
+  ASSERT_TRUE(Session::create(mlp.graph(), o, &single).is_ok());
+  auto dense = session_for(mlp.graph(), ExecMode::kDense);
+  auto both = session_for(mlp.graph(), ExecMode::kAuto);
+  // Padding of each row to 16 floats aside, one copy of every weight.
+  EXPECT_LE(double(single->weight_bytes()), 1.1 * double(single->model_constant_bytes()));
+  EXPECT_GT(both->weight_bytes(), single->weight_bytes());
+  for (int64_t m : {1, 2, 7, 65}) {
+    // Inputs shifted so the hidden layer's zeros range from few to most.
+    for (float shift : {1.f, 0.f, -0.8f}) {
+      std::vector<float> x = random_values(rng, size_t(m * 40), -1, 1);
+      for (float &v : x) v += shift;
+      Tensor in = f32({m, 40}, x);
+      RunProfile profile;
+      SCOPED_TRACE("m=" + std::to_string(m) + " shift=" + std::to_string(shift));
+      EXPECT_LE(max_rel_error(run1(*single, in, &profile), run1(*dense, in)), 1e-5);
+      // One row always gathers: oneDNN on the unpacked layout is slower.
+      if (m == 1) {
+        EXPECT_STREQ(profile.steps.back().matmul.path, "sparse");
+      }
+    }
+  }
+}
+
 // x -> MatMul W[k,n]: nothing upstream marks x sparse, so only calibration
 // over the first calls can give the layer its sparse layout.
 Graph unmarked_matmul(const std::vector<float> &w, int64_t k, int64_t n) {

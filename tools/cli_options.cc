@@ -73,6 +73,9 @@ a ReLU make unnecessary.
                    machine's physical memory.
   --dense          dense path everywhere (the baseline for comparisons)
   --sparse         sparse path wherever eligible (for testing)
+  --single-copy    hold each weight in one layout only: about 1x the model's
+                   weight memory instead of up to 2x; batch 1 as fast, dense
+                   batches of 2 or more after a Relu slower
   --inputs-dir D   input sets from the ONNX test layout: each
                    D/test_data_set_*/input_N.pb is one set (in natural order)
   --bench          time the run instead of printing outputs: --warmup W
@@ -185,6 +188,9 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
     } else if (name == "--sparse") {
       if (!no_value()) return false;
       sparse = true;
+    } else if (name == "--single-copy") {
+      if (!no_value()) return false;
+      o.session.single_weight_copy = true;
     } else if (name == "--inputs-dir") {
       if (!take_value()) return false;
       o.inputs_dir = value;

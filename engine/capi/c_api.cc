@@ -378,6 +378,15 @@ SI_API si_status si_options_set_max_memory(si_options *opts, uint64_t bytes) {
   });
 }
 
+SI_API si_status si_options_set_single_weight_copy(si_options *opts, int32_t enable) {
+  const char *fn = "si_options_set_single_weight_copy";
+  return guarded(fn, [&] {
+    if (opts == nullptr) return fail(SI_ERR_INVALID_ARGUMENT, fn, "opts is NULL");
+    opts->options.single_weight_copy = enable != 0;
+    return succeed();
+  });
+}
+
 SI_API si_status si_session_create(const char *model_path, const si_options *opts,
                                    si_session **out) {
   const char *fn = "si_session_create";

@@ -7,12 +7,13 @@ namespace si {
 
 double sparse_crossover_density(int64_t m) {
   // From bench/sparse_matmul_bench (bench/RESULTS.md), one thread, weights
-  // beyond L3, independent random active sets per row; speedup of the sparse
-  // kernel over oneDNN prepacked at 8192x2048: batch 1 is ahead even at
-  // density 1 (1.31x; 1.24-1.51x over the three shapes), batch 4 crosses
-  // between 0.3 (0.74x) and 0.1 (1.72x), batch 16 between 0.3 (0.63x) and
-  // 0.1 (1.33x), batch 64 between 0.3 (0.73x) and 0.1 (1.79x).
-  if (m <= 1) return 0.95;
+  // beyond L3, independent random active sets per row. Batch 1: sparse over
+  // oneDNN (whose 1-row calls run padded to 4 rows) is 0.87x at density 1 for
+  // 4096x1024, 0.94x for 8192x2048, 1.18x for 2048x8192, and ahead from 0.5
+  // down. Batch 4 crosses between 0.3 (0.74x) and 0.1 (1.72x), batch 16
+  // between 0.3 (0.63x) and 0.1 (1.33x), batch 64 between 0.3 (0.73x) and
+  // 0.1 (1.79x).
+  if (m <= 1) return 0.85;
   if (m <= 4) return 0.2;
   if (m <= 16) return 0.13;
   if (m <= 64) return 0.2;
@@ -31,14 +32,6 @@ constexpr int kCalibrationCalls = 8;
 // dense, K 4096, batch 16): 2.9% of dense at n = 64, 1.7% at n = 128.
 constexpr int64_t kMinColsForScan = 128;
 
-// Whether a's active fraction is under this batch size's crossover. Counting
-// stops at the crossover, so a dense input costs only that fraction of a scan.
-bool sparse_enough(const float *a, int64_t m, int64_t k) {
-  const int64_t total = m * k;
-  const auto limit = static_cast<int64_t>(sparse_crossover_density(m) * double(total));
-  return f32_count_nonzero(a, total, limit) < limit;
-}
-
 // v < 0 keeps NaN as NaN, like the Relu op.
 void relu_in_place(float *y, int64_t count) {
   for (int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.f ? 0.f : y[i];
@@ -52,59 +45,89 @@ bool all_finite(const float *w, int64_t count) {
 
 }  // namespace
 
-Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w, ExecMode mode,
-                                 bool sparse_input, std::unique_ptr<ConstWeightMatmul> *out) {
+Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w,
+                                 const ConstMatmulPolicy &policy,
+                                 std::unique_ptr<ConstWeightMatmul> *out) {
   auto mm = std::unique_ptr<ConstWeightMatmul>(new ConstWeightMatmul());
   mm->k_ = spec.k;
   mm->n_ = spec.n;
   mm->relu_ = spec.relu;
+  const ExecMode mode = policy.mode;
   // Skipping x == 0 terms is exact only if 0 * w == 0 for every weight: a
   // matrix with Inf or NaN stays dense so both paths give the same NaNs.
   const bool finite = mode != ExecMode::kDense && all_finite(w, spec.k * spec.n);
-  const bool want_rows = mode == ExecMode::kSparse || (mode == ExecMode::kAuto && sparse_input);
-  const bool rows_ok = want_rows && finite;
-  const bool want_dense = mode != ExecMode::kSparse || !rows_ok;
-  if (mode == ExecMode::kAuto && !sparse_input && finite && spec.n >= kMinColsForScan &&
-      spec.k > 0) {
+  const bool want_rows =
+      finite && (mode == ExecMode::kSparse || (mode == ExecMode::kAuto && policy.sparse_input));
+  if (want_rows) SI_RETURN_IF_ERROR(mm->pack_rows(spec, w));
+  if (mode != ExecMode::kSparse || !want_rows) {
+    SI_RETURN_IF_ERROR(mm->make_dense(spec, w, want_rows && policy.single_copy));
+  }
+  if (mode == ExecMode::kAuto && !policy.sparse_input && !policy.single_copy && finite &&
+      spec.n >= kMinColsForScan && spec.k > 0) {
     mm->calibration_left_ = kCalibrationCalls;
     if (spec.bias != nullptr) mm->bias_.assign(spec.bias, spec.bias + spec.n);
   }
-  if (rows_ok) {
-    std::vector<float> scaled;
-    const float *src = w;
-    if (spec.alpha != 1.f) {
-      scaled.assign(w, w + spec.k * spec.n);
-      for (float &v : scaled) v *= spec.alpha;
-      src = scaled.data();
-    }
-    mm->rows_ = std::make_unique<PackedRows>();
-    if (!mm->rows_->pack(src, spec.k, spec.n, spec.trans_b)) {
-      return out_of_memory("cannot allocate packed weights [" + std::to_string(spec.k) + "," +
-                           std::to_string(spec.n) + "]");
-    }
-    if (spec.bias != nullptr) mm->bias_.assign(spec.bias, spec.bias + spec.n);
-    mm->rows_ready_ = mm->rows_.get();
-  }
-  if (want_dense) {
-    DnnlMatmulParams p;
-    p.k = spec.k;
-    p.n = spec.n;
-    p.trans_b = spec.trans_b;
-    p.alpha = spec.alpha;
-    p.bias = spec.bias;
-    // oneDNN's relu post-op turns NaN into 0 while the Relu op (and PyTorch)
-    // keep it: both paths apply relu_in_place instead, so fusing a Relu never
-    // changes a result.
-    p.relu = false;
-    std::string error;
-    mm->dense_ = DnnlPackedMatmul::create(p, w, &error);
-    if (mm->dense_ == nullptr) {
-      return internal_error(error + " for weight [" + std::to_string(spec.k) + "," +
-                            std::to_string(spec.n) + "]");
-    }
-  }
   *out = std::move(mm);
   return Status::ok();
+}
+
+Status ConstWeightMatmul::pack_rows(const ConstMatmulSpec &spec, const float *w) {
+  std::vector<float> scaled;
+  if (spec.alpha != 1.f) {
+    scaled.assign(w, w + spec.k * spec.n);
+    for (float &v : scaled) v *= spec.alpha;
+    w = scaled.data();
+  }
+  rows_ = std::make_unique<PackedRows>();
+  if (!rows_->pack(w, spec.k, spec.n, spec.trans_b)) {
+    return out_of_memory("cannot allocate packed weights [" + std::to_string(spec.k) + "," +
+                         std::to_string(spec.n) + "]");
+  }
+  if (spec.bias != nullptr) bias_.assign(spec.bias, spec.bias + spec.n);
+  rows_ready_ = rows_.get();
+  return Status::ok();
+}
+
+Status ConstWeightMatmul::make_dense(const ConstMatmulSpec &spec, const float *w,
+                                     bool borrow_rows) {
+  DnnlMatmulParams p;
+  p.k = spec.k;
+  p.n = spec.n;
+  p.bias = spec.bias;
+  // oneDNN's relu post-op turns NaN into 0 while the Relu op (and PyTorch)
+  // keep it: both paths apply relu_in_place instead, so fusing a Relu never
+  // changes a result.
+  p.relu = false;
+  std::string error;
+  if (borrow_rows) {
+    dense_ = DnnlPackedMatmul::create_borrowed(p, rows_->data(), rows_->ld(), &error);
+    dense_is_plain_ = true;
+  } else {
+    p.trans_b = spec.trans_b;
+    p.alpha = spec.alpha;
+    dense_ = DnnlPackedMatmul::create(p, w, &error);
+  }
+  if (dense_ == nullptr) {
+    return internal_error(error + " for weight [" + std::to_string(spec.k) + "," +
+                          std::to_string(spec.n) + "]");
+  }
+  return Status::ok();
+}
+
+double ConstWeightMatmul::crossover(int64_t m) const {
+  // oneDNN on the unpacked row layout is about 2.6x slower than the gather
+  // kernel at batch 1 (bench/dense_matmul_bench prepack:0 vs
+  // bench/sparse_matmul_bench d1.00): one row always gathers.
+  if (dense_is_plain_ && m == 1) return 2.0;
+  return sparse_crossover_density(m);
+}
+
+bool ConstWeightMatmul::sparse_enough(const float *a, int64_t m) const {
+  const double density = crossover(m);
+  if (density > 1.0) return true;
+  const int64_t total = m * k_;
+  const auto limit = static_cast<int64_t>(density * double(total));
+  return f32_count_nonzero(a, total, limit) < limit;
 }
 
 size_t ConstWeightMatmul::weight_bytes() const {
@@ -114,7 +137,7 @@ size_t ConstWeightMatmul::weight_bytes() const {
 
 void ConstWeightMatmul::calibrate(const float *a, int64_t m) const {
   if (calibration_left_.load(std::memory_order_relaxed) <= 0) return;
-  if (sparse_enough(a, m, k_)) sparse_calls_.fetch_add(1);
+  if (sparse_enough(a, m)) sparse_calls_.fetch_add(1);
   if (calibration_left_.fetch_sub(1) != 1) return;
   if (2 * sparse_calls_.load() > kCalibrationCalls) pack_rows_from_dense();
 }
@@ -146,13 +169,13 @@ Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active
     SI_RETURN_IF_ERROR(attach_active_set(&probe));
     return run_sparse(a, m, *probe.active_set(), *rows, y, ctx);
   }
-  if (usable && active->density() < sparse_crossover_density(m)) {
+  if (usable && active->density() < crossover(m)) {
     return run_sparse(a, m, *active, *rows, y, ctx);
   }
   // No producer's active set arrived (it was lost on the way, through a pool
   // or a reshape of the last axis, or calibration found this input sparse):
   // count first, and find the active rows only if the sparse path will use them.
-  if (!usable && sparse_enough(a, m, k_)) {
+  if (!usable && sparse_enough(a, m)) {
     Tensor probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
     SI_RETURN_IF_ERROR(attach_active_set(&probe));
     return run_sparse(a, m, *probe.active_set(), *rows, y, ctx);

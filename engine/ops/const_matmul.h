@@ -27,14 +27,25 @@ struct ConstMatmulSpec {
 // Active fraction below which the sparse path is taken for a batch of m rows.
 double sparse_crossover_density(int64_t m);
 
+// Which layouts of W a consumer holds.
+struct ConstMatmulPolicy {
+  ExecMode mode = ExecMode::kAuto;
+  // A producer upstream attaches active sets (mark_sparsity), so the sparse
+  // layout is worth storing.
+  bool sparse_input = false;
+  // Never two copies of W (SessionOptions::single_weight_copy): a sparse
+  // consumer runs its dense path on the row layout through oneDNN, unpacked.
+  bool single_copy = false;
+};
+
 class ConstWeightMatmul {
  public:
-  // `sparse_input`: a producer upstream attaches active sets (mark_sparsity),
-  // so the sparse layout is worth storing. kDense never stores it; kSparse
-  // never stores the oneDNN one. In kAuto an input nothing marks sparse is
-  // still watched for zeros over the first calls (see calibrate()).
-  static Status create(const ConstMatmulSpec &spec, const float *w, ExecMode mode,
-                       bool sparse_input, std::unique_ptr<ConstWeightMatmul> *out);
+  // kDense never stores the sparse layout; kSparse never stores the oneDNN
+  // one. In kAuto a consumer of a marked input holds both (unless
+  // single_copy), and one whose input nothing marks sparse is still watched
+  // for zeros over its first calls (see calibrate()).
+  static Status create(const ConstMatmulSpec &spec, const float *w, const ConstMatmulPolicy &policy,
+                       std::unique_ptr<ConstWeightMatmul> *out);
 
   // `active` is a's active set, or nullptr if none came with it.
   Status run(const float *a, int64_t m, const ActiveSet *active, float *y,
@@ -46,6 +57,13 @@ class ConstWeightMatmul {
 
  private:
   const PackedRows *rows() const { return rows_ready_.load(std::memory_order_acquire); }
+  Status pack_rows(const ConstMatmulSpec &spec, const float *w);
+  Status make_dense(const ConstMatmulSpec &spec, const float *w, bool borrow_rows);
+  // This consumer's crossover density for a batch of m rows.
+  double crossover(int64_t m) const;
+  // Whether a's active fraction is under crossover(m). Counting stops at the
+  // crossover, so a dense input costs only that fraction of a scan.
+  bool sparse_enough(const float *a, int64_t m) const;
   // Counts the zeros of a call's input while calibration lasts; the call that
   // ends it makes the sparse layout if most calls were sparse enough.
   void calibrate(const float *a, int64_t m) const;
@@ -56,6 +74,7 @@ class ConstWeightMatmul {
 
   int64_t k_ = 0, n_ = 0;
   bool relu_ = false;
+  bool dense_is_plain_ = false;  // dense_ borrows rows_ (single copy)
   std::unique_ptr<DnnlPackedMatmul> dense_;
   // Written once, at create or by the call that ends calibration, before
   // rows_ready_ publishes it; read only through rows().

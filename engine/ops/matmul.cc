@@ -32,7 +32,11 @@ bool sparse_input(const LoadContext &ctx) {
 
 Status pack_weights(const LoadContext &ctx, const ConstMatmulSpec &spec, const Tensor &w,
                     std::unique_ptr<ConstWeightMatmul> *out) {
-  return ConstWeightMatmul::create(spec, w.data<float>(), ctx.options.mode, sparse_input(ctx), out);
+  ConstMatmulPolicy policy;
+  policy.mode = ctx.options.mode;
+  policy.sparse_input = sparse_input(ctx);
+  policy.single_copy = ctx.options.single_weight_copy;
+  return ConstWeightMatmul::create(spec, w.data<float>(), policy, out);
 }
 
 // ---------------------------------------------------------------- MatMul

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -20,6 +21,12 @@ using tag = dnnl::memory::format_tag;
 // Distinct batch sizes kept compiled per layer. Past it the cache starts over;
 // oneDNN's own primitive cache makes re-creating a recent shape cheap.
 constexpr size_t kMaxCachedShapes = 64;
+
+// Calls with fewer rows run the 4-row primitive on zero-padded rows: oneDNN
+// 2.6's brgemm matmul is slower at M=1 than at M=4 with the same packed
+// weights (bench/dense_matmul_bench, 8192x2048, 1 thread, three alternating
+// runs: 3.80-4.15 ms at M=1 vs 3.06-3.28 ms padded to 4; M=2 is slower still).
+constexpr int64_t kMinRowsPerCall = 4;
 
 const dnnl::engine &cpu_engine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -128,62 +135,86 @@ int64_t DnnlPackedMatmul::n() const {
 }
 
 size_t DnnlPackedMatmul::packed_bytes() const {
-  return impl_->weights ? impl_->weights_md.get_size() : 0;
+  return impl_->weights_buf ? impl_->weights_md.get_size() : 0;
 }
 
 std::string DnnlPackedMatmul::impl_name() const {
   return impl_->m1 ? impl_->m1->impl : "none";
 }
 
-std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create(const DnnlMatmulParams &params,
-                                                           const float *weights,
-                                                           std::string *error) {
+// Both constructors: `place_weights` sets impl.weights_md and impl.weights
+// (k, n > 0); the bias memory and the M=1 primitive follow. oneDNN errors and
+// allocation failures come back as nullptr with *error naming `what`.
+template <typename PlaceWeights>
+std::unique_ptr<DnnlPackedMatmul::Impl> build_impl(const DnnlMatmulParams &params, const char *what,
+                                                   std::string *error,
+                                                   PlaceWeights &&place_weights) {
   assert(params.k >= 0 && params.n >= 0);
-  assert(weights != nullptr || params.k * params.n == 0);
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<DnnlPackedMatmul::Impl>();
   impl->k = params.k;
   impl->n = params.n;
   impl->relu = params.relu;
+  const std::string shape =
+      " weights [" + std::to_string(params.k) + "," + std::to_string(params.n) + "]";
   try {
     if (params.bias != nullptr) impl->bias.assign(params.bias, params.bias + params.n);
-    if (params.k == 0 || params.n == 0) {
-      return std::unique_ptr<DnnlPackedMatmul>(new DnnlPackedMatmul(std::move(impl)));
+    if (params.k == 0 || params.n == 0) return impl;
+    place_weights(*impl);
+    if (!impl->bias.empty()) {
+      impl->bias_mem = dnnl::memory(dnnl::memory::desc({1, params.n}, dt::f32, tag::ab),
+                                    cpu_engine(), impl->bias.data());
     }
+    impl->m1 = DnnlPackedMatmul::Impl::compile(impl->make_pd(1, impl->weights_md), 1);
+  } catch (const dnnl::error &e) {
+    *error = dnnl_message(e) + " " + what + shape;
+    return nullptr;
+  } catch (const std::bad_alloc &) {
+    *error = std::string("out of memory ") + what + shape;
+    return nullptr;
+  }
+  return impl;
+}
+
+std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create(const DnnlMatmulParams &params,
+                                                           const float *weights,
+                                                           std::string *error) {
+  assert(weights != nullptr || params.k * params.n == 0);
+  auto impl = build_impl(params, "packing", error, [&](Impl &im) {
     const dnnl::engine &eng = cpu_engine();
-    const dnnl::memory::desc plain_md({params.k, params.n}, dt::f32, tag::ab);
     if (params.prepack) {
       const dnnl::memory::desc any_md({params.k, params.n}, dt::f32, tag::any);
-      impl->weights_md = impl->make_pd(1, any_md).weights_desc();
+      im.weights_md = im.make_pd(1, any_md).weights_desc();
     } else {
-      impl->weights_md = plain_md;
+      im.weights_md = dnnl::memory::desc({params.k, params.n}, dt::f32, tag::ab);
     }
     const dnnl::memory::desc user_md({params.k, params.n}, dt::f32,
                                      params.trans_b ? tag::ba : tag::ab);
     dnnl::memory user(user_md, eng, const_cast<float *>(weights));
     size_t capacity = 0;
-    impl->weights_buf = alloc_weight_buffer(impl->weights_md.get_size(), &capacity);
-    if (!impl->weights_buf) throw std::bad_alloc();
-    impl->weights = dnnl::memory(impl->weights_md, eng, impl->weights_buf.get());
+    im.weights_buf = alloc_weight_buffer(im.weights_md.get_size(), &capacity);
+    if (!im.weights_buf) throw std::bad_alloc();
+    im.weights = dnnl::memory(im.weights_md, eng, im.weights_buf.get());
     dnnl::primitive_attr reorder_attr;
     if (params.alpha != 1.f) reorder_attr.set_output_scales(0, {params.alpha});
-    dnnl::reorder::primitive_desc reorder_pd(eng, user_md, eng, impl->weights_md, reorder_attr);
+    dnnl::reorder::primitive_desc reorder_pd(eng, user_md, eng, im.weights_md, reorder_attr);
     dnnl::stream stream(eng);
-    dnnl::reorder(reorder_pd).execute(stream, user, impl->weights);
+    dnnl::reorder(reorder_pd).execute(stream, user, im.weights);
     stream.wait();
-    if (!impl->bias.empty()) {
-      impl->bias_mem =
-          dnnl::memory(dnnl::memory::desc({1, params.n}, dt::f32, tag::ab), eng, impl->bias.data());
-    }
-    impl->m1 = Impl::compile(impl->make_pd(1, impl->weights_md), 1);
-  } catch (const dnnl::error &e) {
-    *error = dnnl_message(e) + " packing weights [" + std::to_string(params.k) + "," +
-             std::to_string(params.n) + "]";
-    return nullptr;
-  } catch (const std::bad_alloc &) {
-    *error = "out of memory packing weights [" + std::to_string(params.k) + "," +
-             std::to_string(params.n) + "]";
-    return nullptr;
-  }
+  });
+  if (impl == nullptr) return nullptr;
+  return std::unique_ptr<DnnlPackedMatmul>(new DnnlPackedMatmul(std::move(impl)));
+}
+
+std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create_borrowed(const DnnlMatmulParams &params,
+                                                                    const float *weights,
+                                                                    int64_t ldw,
+                                                                    std::string *error) {
+  assert(!params.trans_b && params.alpha == 1.f && ldw >= params.n);
+  auto impl = build_impl(params, "borrowing", error, [&](Impl &im) {
+    im.weights_md = dnnl::memory::desc({params.k, params.n}, dt::f32, dnnl::memory::dims{ldw, 1});
+    im.weights = dnnl::memory(im.weights_md, cpu_engine(), const_cast<float *>(weights));
+  });
+  if (impl == nullptr) return nullptr;
   return std::unique_ptr<DnnlPackedMatmul>(new DnnlPackedMatmul(std::move(impl)));
 }
 
@@ -212,6 +243,16 @@ bool DnnlPackedMatmul::run(const float *a, int64_t m, float *c, std::string *err
   if (m == 0 || im.n == 0) return true;
   if (im.k == 0) {
     im.fill_epilogue_only(m, c);
+    return true;
+  }
+  if (m < kMinRowsPerCall) {
+    // Zero rows pad the call; each row's result does not depend on the others.
+    thread_local std::vector<float> padded_a, padded_c;
+    padded_a.assign(size_t(kMinRowsPerCall * im.k), 0.f);
+    padded_c.resize(size_t(kMinRowsPerCall * im.n));
+    std::memcpy(padded_a.data(), a, size_t(m * im.k) * sizeof(float));
+    if (!run(padded_a.data(), kMinRowsPerCall, padded_c.data(), error)) return false;
+    std::memcpy(c, padded_c.data(), size_t(m * im.n) * sizeof(float));
     return true;
   }
   try {

@@ -42,6 +42,14 @@ class DnnlPackedMatmul {
   // nullptr and sets *error when oneDNN rejects the problem or runs out of memory.
   static std::unique_ptr<DnnlPackedMatmul> create(const DnnlMatmulParams &params,
                                                   const float *weights, std::string *error);
+  // Runs on caller-owned plain row-major weights [k,n] with row stride ldw,
+  // used as they are (params.trans_b and params.alpha must be false and 1):
+  // no copy is made and `weights` must outlive the object. Slower than a
+  // packed copy at every M (see bench/dense_matmul_bench, prepack:0); for
+  // callers that hold the weights in another layout and cannot afford two.
+  static std::unique_ptr<DnnlPackedMatmul> create_borrowed(const DnnlMatmulParams &params,
+                                                           const float *weights, int64_t ldw,
+                                                           std::string *error);
   ~DnnlPackedMatmul();
 
   // c[m,n] (row-major) from a[m,k] (row-major). m may differ between calls.
@@ -54,7 +62,7 @@ class DnnlPackedMatmul {
 
   int64_t k() const;
   int64_t n() const;
-  size_t packed_bytes() const;  // size of the packed weights held
+  size_t packed_bytes() const;  // size of the weights held (0 when borrowed)
   // oneDNN implementation name, e.g. "brg:avx512_core" (for logs and benches).
   std::string impl_name() const;
 
