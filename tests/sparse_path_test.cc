@@ -501,6 +501,24 @@ TEST(SparsePath, UnmarkedConsumerCalibratesOnItsFirstCalls) {
   }
 }
 
+// At 8192+ columns the gather kernel beats oneDNN at batch 1 even on a dense
+// row, so calibration gives such a layer the row layout whatever its zeros;
+// batches of dense rows still go to oneDNN.
+TEST(SparsePath, WideLayerGathersDenseRowsAtBatchOne) {
+  std::mt19937 rng(test_seed());
+  const int64_t k = 8, n = 8192;
+  std::vector<float> w = random_values(rng, size_t(k * n), -1, 1);
+  auto automatic = session_for(unmarked_matmul(w, k, n), ExecMode::kAuto);
+  auto dense = session_for(unmarked_matmul(w, k, n), ExecMode::kDense);
+  for (int call = 0; call < 8; ++call) run1(*automatic, input_with_zeros(rng, 1, k, 0.0));
+  for (int64_t m : {1, 3}) {
+    Tensor in = input_with_zeros(rng, m, k, 0.0);
+    RunProfile profile;
+    EXPECT_LE(max_rel_error(run1(*automatic, in, &profile), run1(*dense, in)), 1e-5);
+    EXPECT_STREQ(profile.steps.back().matmul.path, m == 1 ? "sparse" : "dense") << m;
+  }
+}
+
 TEST(SparsePath, ConcurrentRunsDuringCalibrationMatchTheDensePath) {
   std::mt19937 rng(test_seed());
   const int64_t k = 200, n = 130;

@@ -5,15 +5,15 @@
 
 namespace si {
 
-double sparse_crossover_density(int64_t m) {
+double sparse_crossover_density(int64_t m, int64_t n) {
   // From bench/sparse_matmul_bench (bench/RESULTS.md), one thread, weights
-  // beyond L3, independent random active sets per row. Batch 1: sparse over
-  // oneDNN (whose 1-row calls run padded to 4 rows) is 0.87x at density 1 for
-  // 4096x1024, 0.94x for 8192x2048, 1.18x for 2048x8192, and ahead from 0.5
-  // down. Batch 4 crosses between 0.3 (0.74x) and 0.1 (1.72x), batch 16
-  // between 0.3 (0.63x) and 0.1 (1.33x), batch 64 between 0.3 (0.73x) and
-  // 0.1 (1.79x).
-  if (m <= 1) return 0.85;
+  // beyond L3, independent random active sets per row. Batch 1: the gather
+  // kernel over oneDNN (whose 1-row calls run padded to 4 rows) is 0.87x at
+  // density 1 for 4096x1024, 0.94x for 8192x2048 and 1.18x for 2048x8192
+  // (long rows stream better), and ahead from density 0.5 down. Batch 4
+  // crosses between 0.3 (0.74x) and 0.1 (1.72x), batch 16 between 0.3
+  // (0.63x) and 0.1 (1.33x), batch 64 between 0.3 (0.73x) and 0.1 (1.79x).
+  if (m <= 1) return n >= 8192 ? 2.0 : 0.85;
   if (m <= 4) return 0.2;
   if (m <= 16) return 0.13;
   if (m <= 64) return 0.2;
@@ -119,7 +119,7 @@ double ConstWeightMatmul::crossover(int64_t m) const {
   // kernel at batch 1 (bench/dense_matmul_bench prepack:0 vs
   // bench/sparse_matmul_bench d1.00): one row always gathers.
   if (dense_is_plain_ && m == 1) return 2.0;
-  return sparse_crossover_density(m);
+  return sparse_crossover_density(m, n_);
 }
 
 bool ConstWeightMatmul::sparse_enough(const float *a, int64_t m) const {

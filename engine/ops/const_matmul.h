@@ -24,8 +24,9 @@ struct ConstMatmulSpec {
   bool relu = false;
 };
 
-// Active fraction below which the sparse path is taken for a batch of m rows.
-double sparse_crossover_density(int64_t m);
+// Active fraction below which the sparse path is taken for a batch of m rows
+// and n output columns; above 1 means always (even a dense input).
+double sparse_crossover_density(int64_t m, int64_t n);
 
 // Which layouts of W a consumer holds.
 struct ConstMatmulPolicy {
