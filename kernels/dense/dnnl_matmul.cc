@@ -165,6 +165,8 @@ std::unique_ptr<DnnlPackedMatmul::Impl> build_impl(const DnnlMatmulParams &param
                                     cpu_engine(), impl->bias.data());
     }
     impl->m1 = DnnlPackedMatmul::Impl::compile(impl->make_pd(1, impl->weights_md), 1);
+    // Compiled at load, not on the first call: every call of 1-3 rows uses it.
+    impl->primitive_for(kMinRowsPerCall);
   } catch (const dnnl::error &e) {
     *error = dnnl_message(e) + " " + what + shape;
     return nullptr;
