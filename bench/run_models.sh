@@ -91,9 +91,10 @@ field() {
   sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<" $2"
 }
 
-# bench_p50 MODEL_DIR THREADS [--dense]: p50 latency in microseconds.
+# bench_p50 MODEL_DIR THREADS [OPTIONS...]: prints the p50 latency in
+# microseconds and the session's weight memory over the model's constants.
 bench_p50() {
-  local dir=$1 threads=$2 out last p50
+  local dir=$1 threads=$2 out last p50 memory
   shift 2
   if ! out=$("$bin" "$dir/model.onnx" --inputs-dir "$dir" --bench --warmup "$warmup" \
     --iters "$iters" --threads "$threads" "$@" 2>&1); then
@@ -102,12 +103,13 @@ bench_p50() {
     return 1
   fi
   last=$(tail -n 1 <<<"$out")
+  memory=$(sed -n 's/^weight memory: .*: \([0-9.]*\)x$/\1/p' <<<"$out")
   p50=$(field p50 "$last")
   if [[ "$last" != latency_us* || -z "$p50" ]]; then
     echo "error: unexpected last line from sparse-infer: $last" >&2
     return 1
   fi
-  echo "$p50"
+  echo "$p50 ${memory:-null}"
 }
 
 # check_output MODEL_DIR: sparse-infer's output for set 0 must match the
@@ -141,8 +143,8 @@ if [[ "$sigmoid" == 1 ]]; then
   models+=(sigmoid)
 fi
 
-header="| model | zeros | threads | p50 auto (us) | p50 dense (us) | dense/auto |"
-rule="|---|---|---|---|---|---|"
+header="| model | zeros | threads | p50 auto (us) | p50 dense (us) | dense/auto | memory auto | p50 single-copy (us) | dense/single | memory single |"
+rule="|---|---|---|---|---|---|---|---|---|---|"
 if [[ $use_ort == 1 ]]; then
   header+=" p50 ORT (us) | ORT/auto | ORT output ok |"
   rule+="---|---|---|"
@@ -156,11 +158,14 @@ for name in "${models[@]}"; do
 p = json.load(open(sys.argv[1]))["per_block"]
 print("%.3f" % (sum(b["mean"] for b in p) / len(p)))' "$dir/zeros.json")
   for t in $threads_list; do
-    auto=$(bench_p50 "$dir" "$t")
-    dense=$(bench_p50 "$dir" "$t" --dense)
+    read -r auto mem_auto <<<"$(bench_p50 "$dir" "$t")"
+    read -r single mem_single <<<"$(bench_p50 "$dir" "$t" --single-copy)"
+    read -r dense _ <<<"$(bench_p50 "$dir" "$t" --dense)"
     speedup=$(awk -v a="$auto" -v d="$dense" 'BEGIN { printf "%.2f", (a > 0 ? d / a : 0) }')
-    row="| $name | $zeros | $t | $auto | $dense | ${speedup}x |"
+    speedup_single=$(awk -v a="$single" -v d="$dense" 'BEGIN { printf "%.2f", (a > 0 ? d / a : 0) }')
+    row="| $name | $zeros | $t | $auto | $dense | ${speedup}x | ${mem_auto}x | $single | ${speedup_single}x | ${mem_single}x |"
     json="{\"model\":\"$name\",\"zeros\":$zeros,\"threads\":$t,\"p50_auto_us\":$auto,\"p50_dense_us\":$dense,\"dense_over_auto\":$speedup"
+    json+=",\"memory_auto\":$mem_auto,\"p50_single_us\":$single,\"dense_over_single\":$speedup_single,\"memory_single\":$mem_single"
     if [[ $use_ort == 1 ]]; then
       # Exit 2 (ORT disagrees with the reference) still times the run; the
       # table then says so in its last column.

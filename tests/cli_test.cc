@@ -393,6 +393,7 @@ TEST(Cli, BenchLastLineIsTheScriptLine) {
     EXPECT_NE(r.out.find("load: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("first run: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("min "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\nweight memory: "), std::string::npos) << r.out;
   }
 }
 
