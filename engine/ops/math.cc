@@ -321,9 +321,12 @@ Status create_variadic(const LoadContext &ctx, Variadic kind, std::unique_ptr<Op
 
 // ---- Comparisons and logic ------------------------------------------------
 
-class CompareKernel final : public OpKernel {
+// Two inputs that broadcast (numpy, or the legacy axis form) to a bool
+// output. Comparisons and logic ops differ only in the dtypes they accept and
+// the kernel they run.
+class BoolResultKernel : public OpKernel {
  public:
-  CompareKernel(ref::CompareOp op, BinaryBroadcast bc) : op_(op), bc_(bc) {}
+  explicit BoolResultKernel(BinaryBroadcast bc) : bc_(bc) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -339,9 +342,40 @@ class CompareKernel final : public OpKernel {
     Shape ys, b_eff;
     SI_RETURN_IF_ERROR(check(a, b, &ys, &b_eff));
     if (out[0]->numel() == 0) return Status::ok();
-    const ref::BroadcastPlan p = ref::make_broadcast_plan(a.shape(), b_eff, ys);
-    uint8_t *y = out[0]->data<uint8_t>();
-    const int t = ctx.threads;
+    return compute(ref::make_broadcast_plan(a.shape(), b_eff, ys), a, b, out[0]->data<uint8_t>(),
+                   ctx.threads);
+  }
+
+ protected:
+  virtual Status check_dtypes(const Tensor &a, const Tensor &b) const = 0;
+  virtual Status compute(const ref::BroadcastPlan &p, const Tensor &a, const Tensor &b, uint8_t *y,
+                         int threads) const = 0;
+
+ private:
+  Status check(const Tensor &a, const Tensor &b, Shape *y, Shape *b_eff) const {
+    SI_RETURN_IF_ERROR(check_dtypes(a, b));
+    return bc_.shapes(a.shape(), b.shape(), y, b_eff);
+  }
+
+  BinaryBroadcast bc_;
+};
+
+class CompareKernel final : public BoolResultKernel {
+ public:
+  CompareKernel(ref::CompareOp op, BinaryBroadcast bc) : BoolResultKernel(bc), op_(op) {}
+
+ private:
+  Status check_dtypes(const Tensor &a, const Tensor &b) const override {
+    SI_RETURN_IF_ERROR(same_dtype(a, b, "A", "B"));
+    // Only Equal is defined on bool.
+    if (a.dtype() == DType::kUndefined ||
+        (a.dtype() == DType::kBool && op_ != ref::CompareOp::kEqual))
+      return bad_dtype("input A", a.dtype());
+    return Status::ok();
+  }
+
+  Status compute(const ref::BroadcastPlan &p, const Tensor &a, const Tensor &b, uint8_t *y,
+                 int t) const override {
     switch (a.dtype()) {
       case DType::kFloat32:
         ref::compare_f32(op_, p, a.data<float>(), b.data<float>(), y, t);
@@ -365,52 +399,27 @@ class CompareKernel final : public OpKernel {
     return Status::ok();
   }
 
- private:
-  Status check(const Tensor &a, const Tensor &b, Shape *y, Shape *b_eff) const {
-    SI_RETURN_IF_ERROR(same_dtype(a, b, "A", "B"));
-    // Only Equal is defined on bool.
-    if (a.dtype() == DType::kUndefined ||
-        (a.dtype() == DType::kBool && op_ != ref::CompareOp::kEqual))
-      return bad_dtype("input A", a.dtype());
-    return bc_.shapes(a.shape(), b.shape(), y, b_eff);
-  }
-
   ref::CompareOp op_;
-  BinaryBroadcast bc_;
 };
 
-class LogicKernel final : public OpKernel {
+class LogicKernel final : public BoolResultKernel {
  public:
-  LogicKernel(ref::LogicOp op, BinaryBroadcast bc) : op_(op), bc_(bc) {}
-
-  Status reshape(const std::vector<const Tensor *> &in,
-                 std::vector<OutputDesc> *out) const override {
-    Shape y, b_eff;
-    SI_RETURN_IF_ERROR(check(*in[0], *in[1], &y, &b_eff));
-    out->push_back(OutputDesc{DType::kBool, y, -1});
-    return Status::ok();
-  }
-
-  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
-             const RunContext &ctx) const override {
-    const Tensor &a = *in[0], &b = *in[1];
-    Shape ys, b_eff;
-    SI_RETURN_IF_ERROR(check(a, b, &ys, &b_eff));
-    if (out[0]->numel() == 0) return Status::ok();
-    ref::logic_bool(op_, ref::make_broadcast_plan(a.shape(), b_eff, ys), a.data<uint8_t>(),
-                    b.data<uint8_t>(), out[0]->data<uint8_t>(), ctx.threads);
-    return Status::ok();
-  }
+  LogicKernel(ref::LogicOp op, BinaryBroadcast bc) : BoolResultKernel(bc), op_(op) {}
 
  private:
-  Status check(const Tensor &a, const Tensor &b, Shape *y, Shape *b_eff) const {
+  Status check_dtypes(const Tensor &a, const Tensor &b) const override {
     if (a.dtype() != DType::kBool) return bad_dtype("input A", a.dtype());
     if (b.dtype() != DType::kBool) return bad_dtype("input B", b.dtype());
-    return bc_.shapes(a.shape(), b.shape(), y, b_eff);
+    return Status::ok();
+  }
+
+  Status compute(const ref::BroadcastPlan &p, const Tensor &a, const Tensor &b, uint8_t *y,
+                 int threads) const override {
+    ref::logic_bool(op_, p, a.data<uint8_t>(), b.data<uint8_t>(), y, threads);
+    return Status::ok();
   }
 
   ref::LogicOp op_;
-  BinaryBroadcast bc_;
 };
 
 template <typename Kernel, typename OpEnum>
