@@ -291,18 +291,6 @@ class GatherKernel final : public OpKernel {
 
 // ---------------------------------------------------------------- Unsqueeze, Squeeze
 
-// Axes come from an attribute (opset < 13) or from the optional input 1.
-Status axes_of(const std::vector<const Tensor *> &in, bool from_attr,
-               const std::vector<int64_t> &attr_axes, std::vector<int64_t> *axes) {
-  if (from_attr) {
-    *axes = attr_axes;
-    return Status::ok();
-  }
-  if (in.size() > 1 && in[1] != nullptr) return read_i64_vector(*in[1], "axes", axes);
-  axes->clear();
-  return Status::ok();
-}
-
 // Sorted, non-negative, duplicate-free axes for a tensor of `rank`.
 Status normalize_axes(const std::vector<int64_t> &axes, int64_t rank, const Shape &x,
                       std::vector<int64_t> *out) {
@@ -321,27 +309,18 @@ Status normalize_axes(const std::vector<int64_t> &axes, int64_t rank, const Shap
   return Status::ok();
 }
 
-class UnsqueezeKernel final : public OpKernel {
+// Unsqueeze and Squeeze: views whose output shape follows from the input's
+// and the axes. They differ only in how the axes change the shape.
+class AxesViewKernel : public OpKernel {
  public:
-  UnsqueezeKernel(bool from_attr, std::vector<int64_t> axes)
+  AxesViewKernel(bool from_attr, std::vector<int64_t> axes)
       : from_attr_(from_attr), attr_axes_(std::move(axes)) {}
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
-    const Shape &x = in[0]->shape();
-    std::vector<int64_t> axes, sorted;
-    SI_RETURN_IF_ERROR(axes_of(in, from_attr_, attr_axes_, &axes));
-    const int64_t rank = int64_t(x.size() + axes.size());
-    SI_RETURN_IF_ERROR(normalize_axes(axes, rank, x, &sorted));
+    std::vector<int64_t> axes;
+    SI_RETURN_IF_ERROR(axes_of(in, &axes));
     Shape y;
-    size_t src = 0, k = 0;
-    for (int64_t i = 0; i < rank; ++i) {
-      if (k < sorted.size() && sorted[k] == i) {
-        y.push_back(1);
-        ++k;
-      } else {
-        y.push_back(x[src++]);
-      }
-    }
+    SI_RETURN_IF_ERROR(view_shape(in[0]->shape(), axes, &y));
     out->push_back(OutputDesc{in[0]->dtype(), y, 0});
     return Status::ok();
   }
@@ -350,24 +329,57 @@ class UnsqueezeKernel final : public OpKernel {
     return Status::ok();
   }
 
+ protected:
+  virtual Status view_shape(const Shape &x, const std::vector<int64_t> &axes, Shape *y) const = 0;
+
  private:
+  // Axes come from an attribute (opset < 13) or from the optional input 1.
+  Status axes_of(const std::vector<const Tensor *> &in, std::vector<int64_t> *axes) const {
+    if (from_attr_) {
+      *axes = attr_axes_;
+      return Status::ok();
+    }
+    if (in.size() > 1 && in[1] != nullptr) return read_i64_vector(*in[1], "axes", axes);
+    axes->clear();
+    return Status::ok();
+  }
+
   bool from_attr_;
   std::vector<int64_t> attr_axes_;
 };
 
-class SqueezeKernel final : public OpKernel {
+class UnsqueezeKernel final : public AxesViewKernel {
  public:
-  SqueezeKernel(bool from_attr, std::vector<int64_t> axes)
-      : from_attr_(from_attr), attr_axes_(std::move(axes)) {}
-  Status reshape(const std::vector<const Tensor *> &in,
-                 std::vector<OutputDesc> *out) const override {
-    const Shape &x = in[0]->shape();
-    std::vector<int64_t> axes, sorted;
-    SI_RETURN_IF_ERROR(axes_of(in, from_attr_, attr_axes_, &axes));
+  using AxesViewKernel::AxesViewKernel;
+
+ private:
+  Status view_shape(const Shape &x, const std::vector<int64_t> &axes, Shape *y) const override {
+    std::vector<int64_t> sorted;
+    const int64_t rank = int64_t(x.size() + axes.size());
+    SI_RETURN_IF_ERROR(normalize_axes(axes, rank, x, &sorted));
+    size_t src = 0, k = 0;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (k < sorted.size() && sorted[k] == i) {
+        y->push_back(1);
+        ++k;
+      } else {
+        y->push_back(x[src++]);
+      }
+    }
+    return Status::ok();
+  }
+};
+
+class SqueezeKernel final : public AxesViewKernel {
+ public:
+  using AxesViewKernel::AxesViewKernel;
+
+ private:
+  Status view_shape(const Shape &x, const std::vector<int64_t> &axes, Shape *y) const override {
+    std::vector<int64_t> sorted;
     // No axes (absent or empty) squeezes every size-1 dim.
     const bool given = !axes.empty();
     SI_RETURN_IF_ERROR(normalize_axes(axes, int64_t(x.size()), x, &sorted));
-    Shape y;
     for (size_t i = 0; i < x.size(); ++i) {
       bool listed = std::binary_search(sorted.begin(), sorted.end(), int64_t(i));
       if (listed && x[i] != 1) {
@@ -375,19 +387,10 @@ class SqueezeKernel final : public OpKernel {
                                 std::to_string(x[i]) + " (input " + shape_str(x) + ")");
       }
       if (listed || (!given && x[i] == 1)) continue;
-      y.push_back(x[i]);
+      y->push_back(x[i]);
     }
-    out->push_back(OutputDesc{in[0]->dtype(), y, 0});
     return Status::ok();
   }
-  Status run(const std::vector<const Tensor *> &, const std::vector<Tensor *> &,
-             const RunContext &) const override {
-    return Status::ok();
-  }
-
- private:
-  bool from_attr_;
-  std::vector<int64_t> attr_axes_;
 };
 
 // ---------------------------------------------------------------- Concat
