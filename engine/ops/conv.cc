@@ -101,14 +101,68 @@ Shape representative_input(const LoadContext &ctx, const Shape &w, int64_t chann
   return x;
 }
 
+// What Conv and ConvTranspose share: oneDNN on the weights packed at create
+// when the problem allows, else the direction's reference kernel.
+class PackedConvOp : public OpKernel {
+ public:
+  // Resolves the problem for these inputs; *p is the full description.
+  virtual Status problem(const std::vector<const Tensor *> &in, ref::ConvParams *p) const = 0;
+
+  Status reshape(const std::vector<const Tensor *> &in,
+                 std::vector<OutputDesc> *out) const override {
+    ref::ConvParams p;
+    SI_RETURN_IF_ERROR(problem(in, &p));
+    out->assign(1, OutputDesc{DType::kFloat32, output_shape(p), -1});
+    return Status::ok();
+  }
+
+  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
+             const RunContext &ctx) const override {
+    ref::ConvParams p;
+    SI_RETURN_IF_ERROR(problem(in, &p));
+    if (out[0]->numel() == 0) return Status::ok();
+    if (packed_ && all_positive(p)) {
+      std::string error;
+      if (!packed_->run(p, in[0]->data<float>(), out[0]->data<float>(), &error))
+        return internal_error(error);
+      return Status::ok();
+    }
+    const Tensor *b = in.size() > 2 ? in[2] : nullptr;
+    run_reference(p, in[0]->data<float>(), in[1]->data<float>(),
+                  b != nullptr ? b->data<float>() : nullptr, out[0]->data<float>(), ctx.threads);
+    return Status::ok();
+  }
+
+  // Packs the constant W (and B) for the problem of an input shaped xs. A
+  // probe that does not fit leaves the weights unpacked; the same problem
+  // with the real input reports its error at run time.
+  void pack(const Shape &xs, const Tensor *w, const Tensor *b, bool transposed) {
+    const Tensor probe = Tensor::borrow(DType::kFloat32, xs, nullptr);
+    ref::ConvParams p;
+    bool fits = problem({&probe, w, b}, &p).is_ok() && all_positive(p);
+    // A negative begin pad (a transposed convolution's crop) stays on the reference kernel.
+    for (int i = 0; i < p.rank; ++i) fits = fits && p.pad_begin[i] >= 0;
+    if (!fits) return;
+    std::string error;
+    packed_ =
+        DnnlConv::create(p, transposed, w->data<float>(), b ? b->data<float>() : nullptr, &error);
+  }
+
+ protected:
+  virtual void run_reference(const ref::ConvParams &p, const float *x, const float *w,
+                             const float *b, float *y, int threads) const = 0;
+
+ private:
+  std::unique_ptr<DnnlConv> packed_;
+};
+
 // ---------------------------------------------------------------- Conv
 
-class ConvOp final : public OpKernel {
+class ConvOp final : public PackedConvOp {
  public:
   ConvOp(WindowAttrs attrs, int64_t group) : attrs_(std::move(attrs)), group_(group) {}
 
-  // Resolves the problem for these inputs; *p is the full description.
-  Status problem(const std::vector<const Tensor *> &in, ref::ConvParams *p) const {
+  Status problem(const std::vector<const Tensor *> &in, ref::ConvParams *p) const override {
     const Tensor &x = *in[0], &w = *in[1];
     const Tensor *b = in.size() > 2 ? in[2] : nullptr;
     SI_RETURN_IF_ERROR(require_f32("X", x));
@@ -135,39 +189,19 @@ class ConvOp final : public OpKernel {
     return Status::ok();
   }
 
-  Status reshape(const std::vector<const Tensor *> &in,
-                 std::vector<OutputDesc> *out) const override {
-    ref::ConvParams p;
-    SI_RETURN_IF_ERROR(problem(in, &p));
-    out->assign(1, OutputDesc{DType::kFloat32, output_shape(p), -1});
-    return Status::ok();
-  }
-
-  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
-             const RunContext &ctx) const override {
-    ref::ConvParams p;
-    SI_RETURN_IF_ERROR(problem(in, &p));
-    if (out[0]->numel() == 0) return Status::ok();
-    if (packed_ && all_positive(p)) {
-      std::string error;
-      if (!packed_->run(p, in[0]->data<float>(), out[0]->data<float>(), &error))
-        return internal_error(error);
-      return Status::ok();
-    }
-    const Tensor *b = in.size() > 2 ? in[2] : nullptr;
-    ref::f32_conv(p, in[0]->data<float>(), in[1]->data<float>(),
-                  b != nullptr ? b->data<float>() : nullptr, out[0]->data<float>(), ctx.threads);
-    return Status::ok();
-  }
-
   WindowAttrs attrs_;
   int64_t group_;
-  std::unique_ptr<DnnlConv> packed_;
+
+ private:
+  void run_reference(const ref::ConvParams &p, const float *x, const float *w, const float *b,
+                     float *y, int threads) const override {
+    ref::f32_conv(p, x, w, b, y, threads);
+  }
 };
 
 // ---------------------------------------------------------------- ConvTranspose
 
-class ConvTransposeOp final : public OpKernel {
+class ConvTransposeOp final : public PackedConvOp {
  public:
   ConvTransposeOp(WindowAttrs attrs, int64_t group, std::vector<int64_t> output_padding,
                   std::vector<int64_t> output_shape)
@@ -176,7 +210,7 @@ class ConvTransposeOp final : public OpKernel {
         output_padding_(std::move(output_padding)),
         output_shape_(std::move(output_shape)) {}
 
-  Status problem(const std::vector<const Tensor *> &in, ref::ConvParams *p) const {
+  Status problem(const std::vector<const Tensor *> &in, ref::ConvParams *p) const override {
     const Tensor &x = *in[0], &w = *in[1];
     const Tensor *b = in.size() > 2 ? in[2] : nullptr;
     SI_RETURN_IF_ERROR(require_f32("X", x));
@@ -255,36 +289,15 @@ class ConvTransposeOp final : public OpKernel {
     return Status::ok();
   }
 
-  Status reshape(const std::vector<const Tensor *> &in,
-                 std::vector<OutputDesc> *out) const override {
-    ref::ConvParams p;
-    SI_RETURN_IF_ERROR(problem(in, &p));
-    out->assign(1, OutputDesc{DType::kFloat32, output_shape(p), -1});
-    return Status::ok();
-  }
-
-  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
-             const RunContext &ctx) const override {
-    ref::ConvParams p;
-    SI_RETURN_IF_ERROR(problem(in, &p));
-    if (out[0]->numel() == 0) return Status::ok();
-    if (packed_ && all_positive(p)) {
-      std::string error;
-      if (!packed_->run(p, in[0]->data<float>(), out[0]->data<float>(), &error))
-        return internal_error(error);
-      return Status::ok();
-    }
-    const Tensor *b = in.size() > 2 ? in[2] : nullptr;
-    ref::f32_conv_transpose(p, in[0]->data<float>(), in[1]->data<float>(),
-                            b != nullptr ? b->data<float>() : nullptr, out[0]->data<float>(),
-                            ctx.threads);
-    return Status::ok();
-  }
-
   WindowAttrs attrs_;
   int64_t group_;
   std::vector<int64_t> output_padding_, output_shape_;
-  std::unique_ptr<DnnlConv> packed_;
+
+ private:
+  void run_reference(const ref::ConvParams &p, const float *x, const float *w, const float *b,
+                     float *y, int threads) const override {
+    ref::f32_conv_transpose(p, x, w, b, y, threads);
+  }
 };
 
 Status read_common(const LoadContext &ctx, WindowAttrs *attrs, int64_t *group) {
@@ -318,18 +331,8 @@ Status create_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   SI_RETURN_IF_ERROR(read_common(ctx, &attrs, &group));
   auto op = std::make_unique<ConvOp>(attrs, group);
   const Tensor *w = nullptr, *b = nullptr;
-  if (constant_operands(ctx, &w, &b)) {
-    const Shape xs = representative_input(ctx, w->shape(), w->dim(1) * group, attrs);
-    const Tensor probe = Tensor::borrow(DType::kFloat32, xs, nullptr);
-    ref::ConvParams p;
-    // A probe that does not fit leaves the weights unpacked; the same problem
-    // with the real input reports its error at run time.
-    if (op->problem({&probe, w, b}, &p).is_ok() && all_positive(p)) {
-      std::string error;
-      op->packed_ =
-          DnnlConv::create(p, false, w->data<float>(), b ? b->data<float>() : nullptr, &error);
-    }
-  }
+  if (constant_operands(ctx, &w, &b))
+    op->pack(representative_input(ctx, w->shape(), w->dim(1) * group, attrs), w, b, false);
   *out = std::move(op);
   return Status::ok();
 }
@@ -345,18 +348,8 @@ Status create_conv_transpose(const LoadContext &ctx, std::unique_ptr<OpKernel> *
   const Tensor *w = nullptr, *b = nullptr;
   // With output_shape the padding depends on the input size and may crop;
   // the reference kernel handles every such case.
-  if (output_shape.empty() && constant_operands(ctx, &w, &b)) {
-    const Shape xs = representative_input(ctx, w->shape(), w->dim(0), attrs);
-    const Tensor probe = Tensor::borrow(DType::kFloat32, xs, nullptr);
-    ref::ConvParams p;
-    bool fits = op->problem({&probe, w, b}, &p).is_ok() && all_positive(p);
-    for (int i = 0; i < p.rank; ++i) fits = fits && p.pad_begin[i] >= 0;
-    if (fits) {
-      std::string error;
-      op->packed_ =
-          DnnlConv::create(p, true, w->data<float>(), b ? b->data<float>() : nullptr, &error);
-    }
-  }
+  if (output_shape.empty() && constant_operands(ctx, &w, &b))
+    op->pack(representative_input(ctx, w->shape(), w->dim(0), attrs), w, b, true);
   *out = std::move(op);
   return Status::ok();
 }
