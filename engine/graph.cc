@@ -2,6 +2,50 @@
 
 namespace si {
 
+ValueInfo exact_value_info(const std::string &name, const Tensor &t) {
+  ValueInfo info;
+  info.name = name;
+  info.dtype = t.dtype();
+  info.has_shape = true;
+  for (int64_t d : t.shape()) info.dims.push_back(Dim{d, ""});
+  return info;
+}
+
+Attribute attr_int(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+
+Attribute attr_float(float v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = v;
+  return a;
+}
+
+Attribute attr_string(const std::string &v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kString;
+  a.s = v;
+  return a;
+}
+
+Attribute attr_ints(const std::vector<int64_t> &v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInts;
+  a.ints = v;
+  return a;
+}
+
+Attribute attr_floats(const std::vector<float> &v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloats;
+  a.floats = v;
+  return a;
+}
+
 int64_t Node::attr_int(const std::string &key, int64_t fallback) const {
   auto it = attrs.find(key);
   return it == attrs.end() ? fallback : it->second.i;

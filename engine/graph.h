@@ -34,6 +34,9 @@ struct ValueInfo {
   std::vector<Dim> dims;
 };
 
+// A value declared with t's dtype and exact shape (a constant's, or a probe input's).
+ValueInfo exact_value_info(const std::string &name, const Tensor &t);
+
 struct Attribute {
   enum class Kind { kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings };
   Kind kind = Kind::kInt;
@@ -45,6 +48,13 @@ struct Attribute {
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
 };
+
+// Attribute values, for code that builds nodes (passes, tools, tests).
+Attribute attr_int(int64_t v);
+Attribute attr_float(float v);
+Attribute attr_string(const std::string &v);
+Attribute attr_ints(const std::vector<int64_t> &v);
+Attribute attr_floats(const std::vector<float> &v);
 
 struct Node {
   std::string op_type;

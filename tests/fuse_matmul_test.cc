@@ -165,9 +165,9 @@ TEST(FuseMatmul, GemmReluFoldsBetaIntoBias) {
   b.constant("w", {6, 10});  // nn.Linear layout: transB=1
   b.constant("c", {6});
   Node &gemm = b.node("Gemm", "fc2", {"x", "w", "c"}, {"g"});
-  gemm.attrs["transB"] = test::attr_int(1);
-  gemm.attrs["alpha"] = test::attr_float(0.5f);
-  gemm.attrs["beta"] = test::attr_float(2.f);
+  gemm.attrs["transB"] = attr_int(1);
+  gemm.attrs["alpha"] = attr_float(0.5f);
+  gemm.attrs["beta"] = attr_float(2.f);
   b.node("Relu", "fc2_relu", {"g"}, {"y"});
   b.output("y");
   const Graph original = b.g;
@@ -285,7 +285,7 @@ TEST(FuseMatmul, LeavesUnfusableShapesAlone) {
     Builder b;
     b.input("x", {4, 2});
     b.constant("w", {4, 3});
-    b.node("Gemm", "g", {"x", "w"}, {"gy"}).attrs["transA"] = test::attr_int(1);
+    b.node("Gemm", "g", {"x", "w"}, {"gy"}).attrs["transA"] = attr_int(1);
     b.node("Relu", "r", {"gy"}, {"y"});
     b.output("y");
     ASSERT_TRUE(fuse_matmul_epilogues(&b.g).is_ok());
@@ -338,7 +338,7 @@ TEST(FuseMatmul, TwoLayerMlpFusesBothLayers) {
   b.node("Add", "fc1_add", {"h1", "b1"}, {"h2"});
   b.node("Relu", "fc1_relu", {"h2"}, {"h3"});
   Node &g2 = b.node("Gemm", "fc2", {"h3", "w2", "b2"}, {"h4"});
-  g2.attrs["transB"] = test::attr_int(1);
+  g2.attrs["transB"] = attr_int(1);
   b.node("Relu", "fc2_relu", {"h4"}, {"y"});
   b.output("y");
   ASSERT_TRUE(fuse_matmul_epilogues(&b.g).is_ok());

@@ -120,7 +120,7 @@ TEST(GeluOp, RejectsBadAttributeAndDtype) {
   spec.domain = kEngineDomain;
   spec.opset = 1;
   spec.inputs = {test::make_f32({2}, {1.f, -1.f})};
-  spec.attrs["approximate"] = test::attr_string("erf");
+  spec.attrs["approximate"] = attr_string("erf");
   std::vector<Tensor> out;
   Status st = test::run_op(spec, &out);
   EXPECT_FALSE(st.is_ok());
@@ -133,7 +133,7 @@ TEST(GeluOp, RejectsBadAttributeAndDtype) {
   EXPECT_NE(st.message().find("int64"), std::string::npos) << st.message();
 
   spec.inputs = {test::make_f32({1, 3}, {-1.f, 0.f, 2.f})};
-  spec.attrs["approximate"] = test::attr_string("tanh");
+  spec.attrs["approximate"] = attr_string("tanh");
   st = test::run_op(spec, &out);
   ASSERT_TRUE(st.is_ok()) << st.message();
   ASSERT_EQ(out[0].shape(), (Shape{1, 3}));
@@ -188,7 +188,7 @@ struct Builder {
   Node &mean(const std::string &name, const std::string &in, const std::string &out,
              int64_t axis = -1) {
     Node &n = node("ReduceMean", name, {in}, {out});
-    n.attrs["axes"] = test::attr_ints({axis});
+    n.attrs["axes"] = attr_ints({axis});
     return n;
   }
   void output(const std::string &name) { g.outputs.push_back(value(name)); }
@@ -371,7 +371,7 @@ TEST(FuseLayerNorm, LeavesNonMatchingGraphsAlone) {
   {
     Builder b = layernorm_graph(LnVariant{});
     // The [b, 5] variance does not broadcast against d: structure only.
-    b.g.nodes[3].attrs["keepdims"] = test::attr_int(0);
+    b.g.nodes[3].attrs["keepdims"] = attr_int(0);
     const auto before = op_types(b.g);
     ASSERT_TRUE(fuse_layernorm(&b.g).is_ok());
     EXPECT_EQ(op_types(b.g), before) << "keepdims=0";

@@ -20,9 +20,6 @@
 namespace si {
 namespace {
 
-using test::attr_float;
-using test::attr_int;
-using test::attr_string;
 using test::make_f32;
 using test::OpSpec;
 using test::run_op;

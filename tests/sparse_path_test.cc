@@ -134,27 +134,6 @@ struct Builder {
   }
 };
 
-Attribute attr_f(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-
-Attribute attr_i(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-
-Attribute attr_ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-
 std::vector<float> random_values(std::mt19937 &rng, size_t n, float lo, float hi) {
   std::uniform_real_distribution<float> d(lo, hi);
   std::vector<float> v(n);
@@ -200,8 +179,9 @@ struct RandomMlp {
     b.g.values[size_t(x)].has_shape = true;
     b.g.values[size_t(x)].dims = {Dim{-1, "batch"}, Dim{k, ""}};
     b.g.inputs = {x};
-    int l1 = b.node("Gemm", {x, b.constant("w1", f32({h, k}, w1)), b.constant("b1", f32({h}, b1))},
-                    {{"transB", attr_i(1)}, {"alpha", attr_f(alpha)}, {"beta", attr_f(beta)}});
+    int l1 =
+        b.node("Gemm", {x, b.constant("w1", f32({h, k}, w1)), b.constant("b1", f32({h}, b1))},
+               {{"transB", attr_int(1)}, {"alpha", attr_float(alpha)}, {"beta", attr_float(beta)}});
     int a1 = activation(b, l1);
     int l2 = b.node("MatMul", {a1, b.constant("w2", f32({h, h}, w2))});
     int s2 = b.node("Add", {l2, b.constant("b2", f32({h}, b2))});
@@ -219,7 +199,7 @@ struct RandomMlp {
         return b.node("Clip", {v, b.constant("lo" + std::to_string(v), f32({}, {0.f})),
                                b.constant("hi" + std::to_string(v), f32({}, {6.f}))});
       case Act::kThresholded:
-        return b.node("ThresholdedRelu", {v}, {{"alpha", attr_f(0.3f)}});
+        return b.node("ThresholdedRelu", {v}, {{"alpha", attr_float(0.3f)}});
     }
     return v;
   }
@@ -328,28 +308,28 @@ TEST(SparsePath, ZerosAreTrackedThroughConcatAddTransposeAndPools) {
   const std::vector<Case> cases = {
       {"concat of relu and sigmoid", true,
        [](Builder &b, int x, int y) {
-         Attribute axis = attr_i(1);
+         Attribute axis = attr_int(1);
          return b.node("Concat", {b.node("Relu", {x}), b.node("Sigmoid", {y})}, {{"axis", axis}});
        }},
       {"add of two relus", true,
        [](Builder &b, int x, int y) {
          int s = b.node("Add", {b.node("Relu", {x}), b.node("Relu", {y})});
-         return b.node("Concat", {s, s}, {{"axis", attr_i(1)}});
+         return b.node("Concat", {s, s}, {{"axis", attr_int(1)}});
        }},
       {"add of relu and sigmoid", false,
        [](Builder &b, int x, int y) {
          int s = b.node("Add", {b.node("Relu", {x}), b.node("Sigmoid", {y})});
-         return b.node("Concat", {s, s}, {{"axis", attr_i(1)}});
+         return b.node("Concat", {s, s}, {{"axis", attr_int(1)}});
        }},
       {"transpose of relu", true,
        [](Builder &b, int x, int y) {
-         int c = b.node("Concat", {x, y}, {{"axis", attr_i(1)}});
+         int c = b.node("Concat", {x, y}, {{"axis", attr_int(1)}});
          int t = b.node("Transpose", {b.node("Relu", {c})}, {{"perm", attr_ints({1, 0})}});
          return b.node("Transpose", {t}, {{"perm", attr_ints({1, 0})}});
        }},
       {"sigmoid only", false,
        [](Builder &b, int x, int y) {
-         return b.node("Sigmoid", {b.node("Concat", {x, y}, {{"axis", attr_i(1)}})});
+         return b.node("Sigmoid", {b.node("Concat", {x, y}, {{"axis", attr_int(1)}})});
        }},
   };
   for (const Case &c : cases) {

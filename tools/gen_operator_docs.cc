@@ -23,7 +23,7 @@
 
 #include "engine/graph.h"
 #include "engine/ops/registry.h"
-#include "engine/session.h"
+#include "engine/single_node.h"
 
 namespace si {
 namespace {
@@ -68,33 +68,8 @@ Tensor i64(const Shape &shape, std::vector<double> values) {
   return filled(DType::kInt64, shape, std::move(values));
 }
 
-struct Probe {
-  std::vector<Tensor> inputs;  // empty Tensor(): omitted optional input
-  std::vector<bool> constant;  // per input; missing entries are runtime feeds
-  std::map<std::string, Attribute> attrs;
-  int outputs = 1;
-};
-
-Attribute ints_attr(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-
-Attribute int_attr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-
-Attribute string_attr(std::string v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = std::move(v);
-  return a;
-}
+// A recipe's inputs, attributes and output count; run_probe names the op.
+using Probe = SingleNode;
 
 Probe probe(std::vector<Tensor> inputs, std::vector<bool> constant = {}) {
   Probe p;
@@ -119,12 +94,12 @@ const std::map<std::string, Recipe> &recipes() {
     r["Gemm"] = matmul;
     r["Einsum"] = [](DType t) {
       Probe p = probe({filled(t, {2, 3}), filled(t, {3, 2})});
-      p.attrs["equation"] = string_attr("ij,jk->ik");
+      p.attrs["equation"] = attr_string("ij,jk->ik");
       return p;
     };
     r["FusedGemm"] = [](DType t) {
       Probe p = probe({filled(t, {2, 3}), filled(t, {3, 2})}, {false, true});
-      p.attrs["activation"] = string_attr("");
+      p.attrs["activation"] = attr_string("");
       return p;
     };
     r["Where"] = [](DType t) {
@@ -132,7 +107,7 @@ const std::map<std::string, Recipe> &recipes() {
     };
     r["Cast"] = [](DType t) {
       Probe p = probe({filled(t, {2, 3})});
-      p.attrs["to"] = int_attr(int64_t(DType::kFloat32));
+      p.attrs["to"] = attr_int(int64_t(DType::kFloat32));
       return p;
     };
     const auto conv = [](DType t) {
@@ -142,7 +117,7 @@ const std::map<std::string, Recipe> &recipes() {
     r["ConvTranspose"] = conv;
     const auto pool = [](DType t) {
       Probe p = probe({filled(t, {1, 1, 3, 3})});
-      p.attrs["kernel_shape"] = ints_attr({2, 2});
+      p.attrs["kernel_shape"] = attr_ints({2, 2});
       return p;
     };
     r["MaxPool"] = pool;
@@ -166,12 +141,12 @@ const std::map<std::string, Recipe> &recipes() {
     r["Squeeze"] = [](DType t) { return probe({filled(t, {1, 3}), i64({1}, {0})}, {false, true}); };
     r["Concat"] = [](DType t) {
       Probe p = probe({filled(t, {2, 3}), filled(t, {1, 3})});
-      p.attrs["axis"] = int_attr(0);
+      p.attrs["axis"] = attr_int(0);
       return p;
     };
     r["Split"] = [](DType t) {
       Probe p = probe({filled(t, {2, 3})});
-      p.outputs = 2;
+      p.num_outputs = 2;
       return p;
     };
     r["Slice"] = [](DType t) {
@@ -207,51 +182,17 @@ const std::map<std::string, Recipe> &recipes() {
   return table;
 }
 
-// Builds the one-node graph the probe describes and runs it once.
-Status run_probe(const OpRegistration &reg, const Probe &spec) {
-  Graph g;
-  Node node;
-  node.op_type = reg.op_type;
-  node.name = "probe";
-  node.domain = reg.domain;
-  node.opset = reg.until_opset;
-  node.attrs = spec.attrs;
-  std::vector<Tensor> feeds;
-  for (size_t i = 0; i < spec.inputs.size(); ++i) {
-    const Tensor &t = spec.inputs[i];
-    if (t.empty()) {
-      node.inputs.push_back(-1);
-      continue;
-    }
-    ValueInfo info;
-    info.name = "in" + std::to_string(i);
-    info.dtype = t.dtype();
-    info.has_shape = true;
-    for (int64_t d : t.shape()) info.dims.push_back(Dim{d, ""});
-    const int id = g.add_value(info);
-    node.inputs.push_back(id);
-    if (i < spec.constant.size() && spec.constant[i]) {
-      g.constants[id] = t;
-    } else {
-      g.inputs.push_back(id);
-      feeds.push_back(t);
-    }
-  }
-  for (int i = 0; i < spec.outputs; ++i) {
-    ValueInfo info;
-    info.name = "out" + std::to_string(i);
-    const int id = g.add_value(info);
-    node.outputs.push_back(id);
-    g.outputs.push_back(id);
-  }
-  g.nodes.push_back(node);
+// Runs the probe once as the registered op at its newest opset.
+Status run_probe(const OpRegistration &reg, Probe spec) {
+  spec.op_type = reg.op_type;
+  spec.name = "probe";
+  spec.domain = reg.domain;
+  spec.opset = reg.until_opset;
   SessionOptions options;
   options.threads = 1;
   options.optimize = false;  // the op under probe, not a folded constant
-  std::unique_ptr<Session> session;
-  SI_RETURN_IF_ERROR(Session::create(std::move(g), options, &session));
   std::vector<Tensor> outputs;
-  return session->run(feeds, &outputs);
+  return run_single_node(spec, options, &outputs);
 }
 
 const char *role_name(SparseRole role) {

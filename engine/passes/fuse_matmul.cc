@@ -82,27 +82,6 @@ Status add_bias_constant(Graph *g, const std::string &name, const Tensor &b, int
   return Status::ok();
 }
 
-Attribute int_attr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-
-Attribute float_attr(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-
-Attribute string_attr(const std::string &v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = v;
-  return a;
-}
-
 }  // namespace
 
 Status fuse_matmul_epilogues(Graph *graph) {
@@ -178,9 +157,9 @@ Status fuse_matmul_epilogues(Graph *graph) {
     fused.inputs = {mm.inputs[0], mm.inputs[1]};
     if (bias_id >= 0) fused.inputs.push_back(bias_id);
     fused.outputs = {out};
-    fused.attrs["transB"] = int_attr(trans_b ? 1 : 0);
-    fused.attrs["alpha"] = float_attr(alpha);
-    fused.attrs["activation"] = string_attr(relu ? "Relu" : "");
+    fused.attrs["transB"] = attr_int(trans_b ? 1 : 0);
+    fused.attrs["alpha"] = attr_float(alpha);
+    fused.attrs["activation"] = attr_string(relu ? "Relu" : "");
     g.nodes[i] = std::move(fused);
     for (size_t a : absorbed) drop[a] = true;
   }

@@ -9,15 +9,6 @@ namespace si::onnx_import {
 
 namespace {
 
-ValueInfo info_of_constant(const std::string &name, const Tensor &t) {
-  ValueInfo info;
-  info.name = name;
-  info.dtype = t.dtype();
-  info.has_shape = true;
-  for (int64_t d : t.shape()) info.dims.push_back(Dim{d, ""});
-  return info;
-}
-
 std::string quoted(const std::string &s) {
   return "\"" + s + "\"";
 }
@@ -51,7 +42,7 @@ class Converter {
       if (graph_.find_value(init.name()) >= 0) return invalid_model(label + " is defined twice");
       Tensor t;
       SI_RETURN_IF_ERROR(tensor_from_proto(init, label, base_dir_, &t));
-      int id = graph_.add_value(info_of_constant(init.name(), t));
+      int id = graph_.add_value(exact_value_info(init.name(), t));
       graph_.constants[id] = std::move(t);
     }
     return Status::ok();
@@ -118,7 +109,7 @@ class Converter {
         Tensor t;
         SI_RETURN_IF_ERROR(constant_node_value(p, n.describe(), base_dir_, &t));
         int id = graph_.find_value(p.output(0));
-        graph_.values[size_t(id)] = info_of_constant(p.output(0), t);
+        graph_.values[size_t(id)] = exact_value_info(p.output(0), t);
         graph_.constants[id] = std::move(t);
       }
     }
