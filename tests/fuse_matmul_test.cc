@@ -11,6 +11,7 @@
 #include "engine/graph.h"
 #include "engine/passes/passes.h"
 #include "engine/session.h"
+#include "tests/graph_builder.h"
 #include "tests/op_runner.h"
 
 namespace si {
@@ -21,59 +22,12 @@ uint32_t test_seed() {
   return flag != 0 ? uint32_t(flag) : 20240612u;
 }
 
-Tensor random_tensor(std::mt19937 &rng, const Shape &shape) {
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(size_t(numel(shape)));
-  for (float &x : v) x = dist(rng);
-  return test::make_f32(shape, v);
-}
+using test::op_types;
+using test::random_tensor;
 
-// Small graph builder: values by name, nodes in the order given.
-struct Builder {
-  Graph g;
-  std::mt19937 rng{test_seed()};
-
-  int value(const std::string &name) {
-    const int id = g.find_value(name);
-    if (id >= 0) return id;
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kFloat32;
-    return g.add_value(v);
-  }
-  // A runtime input; dims < 0 are dynamic.
-  int input(const std::string &name, const Shape &dims, bool declare_shape = true) {
-    const int id = value(name);
-    ValueInfo &v = g.values[size_t(id)];
-    v.has_shape = declare_shape;
-    for (int64_t d : dims) v.dims.push_back(Dim{d, d < 0 ? "batch" : ""});
-    g.inputs.push_back(id);
-    return id;
-  }
-  int constant(const std::string &name, const Shape &shape) {
-    const int id = value(name);
-    g.constants[id] = random_tensor(rng, shape);
-    return id;
-  }
-  Node &node(const std::string &op, const std::string &name, const std::vector<std::string> &in,
-             const std::vector<std::string> &out) {
-    Node n;
-    n.op_type = op;
-    n.name = name;
-    n.opset = 13;
-    for (const std::string &s : in) n.inputs.push_back(value(s));
-    for (const std::string &s : out) n.outputs.push_back(value(s));
-    g.nodes.push_back(n);
-    return g.nodes.back();
-  }
-  void output(const std::string &name) { g.outputs.push_back(value(name)); }
+struct Builder : test::GraphBuilder {
+  Builder() : GraphBuilder(test_seed()) {}
 };
-
-std::vector<std::string> op_types(const Graph &g) {
-  std::vector<std::string> ops;
-  for (const Node &n : g.nodes) ops.push_back(n.op_type);
-  return ops;
-}
 
 // Runs the graph fused (optimize=true) and unfused and compares every output.
 void expect_fused_equals_unfused(const Graph &g, const std::vector<Tensor> &feeds) {

@@ -17,6 +17,7 @@
 #include "engine/passes/passes.h"
 #include "engine/session.h"
 #include "kernels/ref/gelu.h"
+#include "tests/graph_builder.h"
 #include "tests/op_runner.h"
 
 namespace si {
@@ -30,12 +31,8 @@ uint32_t test_seed() {
 #define SI_TRACE_SEED() \
   SCOPED_TRACE("replay with --gtest_random_seed=" + std::to_string(test_seed()))
 
-Tensor random_tensor(std::mt19937 &rng, const Shape &shape, float lo = -1.f, float hi = 1.f) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(size_t(numel(shape)));
-  for (float &x : v) x = dist(rng);
-  return test::make_f32(shape, v);
-}
+using test::op_types;
+using test::random_tensor;
 
 // ---------------------------------------------------------------- kernels
 
@@ -142,63 +139,16 @@ TEST(GeluOp, RejectsBadAttributeAndDtype) {
 
 // ---------------------------------------------------------------- graphs
 
-struct Builder {
-  Graph g;
-  std::mt19937 rng{test_seed()};
+struct Builder : test::GraphBuilder {
+  Builder() : GraphBuilder(test_seed()) {}
 
-  int value(const std::string &name) {
-    const int id = g.find_value(name);
-    if (id >= 0) return id;
-    ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kFloat32;
-    return g.add_value(v);
-  }
-  // A runtime input; dims < 0 are dynamic.
-  int input(const std::string &name, const Shape &dims) {
-    const int id = value(name);
-    ValueInfo &v = g.values[size_t(id)];
-    v.has_shape = true;
-    for (int64_t d : dims) v.dims.push_back(Dim{d, d < 0 ? "batch" : ""});
-    g.inputs.push_back(id);
-    return id;
-  }
-  int constant(const std::string &name, const Shape &shape) {
-    const int id = value(name);
-    g.constants[id] = random_tensor(rng, shape);
-    return id;
-  }
-  // A rank-0 float constant, as exporters write them.
-  int scalar(const std::string &name, float v) {
-    const int id = value(name);
-    g.constants[id] = test::make_f32({}, {v});
-    return id;
-  }
-  Node &node(const std::string &op, const std::string &name, const std::vector<std::string> &in,
-             const std::vector<std::string> &out) {
-    Node n;
-    n.op_type = op;
-    n.name = name;
-    n.opset = 13;
-    for (const std::string &s : in) n.inputs.push_back(value(s));
-    for (const std::string &s : out) n.outputs.push_back(value(s));
-    g.nodes.push_back(n);
-    return g.nodes.back();
-  }
   Node &mean(const std::string &name, const std::string &in, const std::string &out,
              int64_t axis = -1) {
     Node &n = node("ReduceMean", name, {in}, {out});
     n.attrs["axes"] = attr_ints({axis});
     return n;
   }
-  void output(const std::string &name) { g.outputs.push_back(value(name)); }
 };
-
-std::vector<std::string> op_types(const Graph &g) {
-  std::vector<std::string> ops;
-  for (const Node &n : g.nodes) ops.push_back(n.op_type);
-  return ops;
-}
 
 // Runs the graph optimised and not and compares every output.
 void expect_fused_equals_unfused(const Graph &g, const std::vector<Tensor> &feeds,
