@@ -1,5 +1,6 @@
 #include <memory>
 
+#include "engine/passes/match.h"
 #include "engine/passes/passes.h"
 #include "engine/plan.h"
 #include "engine/session.h"
@@ -88,10 +89,7 @@ Status fold_constants(Graph *graph, const SessionOptions &options) {
     }
     drop[idx] = true;
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < graph->nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(graph->nodes[i]));
-  graph->nodes = std::move(kept);
+  match::remove_dropped(graph, drop);
   return Status::ok();
 }
 

@@ -6,20 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "engine/passes/match.h"
 #include "engine/passes/passes.h"
 
 namespace si {
 
 namespace {
 
-bool is_onnx(const Node &n, const char *op) {
-  return n.domain.empty() && n.op_type == op;
-}
-
-const Tensor *f32_constant(const Graph &g, int v) {
-  const Tensor *t = g.constant(v);
-  return t != nullptr && t->dtype() == DType::kFloat32 ? t : nullptr;
-}
+using match::f32_constant;
+using match::is_onnx;
 
 // Per-channel scale a and shift (-mean * a + beta) of an inference BN whose
 // four parameters are constant [C] vectors; false if it is not one.
@@ -164,10 +159,7 @@ Status fold_batchnorm(Graph *graph) {
     p.outputs[0] = bn.outputs[0];
     drop[bi] = true;
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  match::remove_dropped(&g, drop);
   return Status::ok();
 }
 

@@ -160,18 +160,10 @@ Status fuse_gelu(Graph *graph) {
     gelu.opset = 1;
     gelu.inputs = {m.x};
     gelu.outputs = {m.out};
-    gelu.attrs["approximate"].kind = Attribute::Kind::kString;
-    gelu.attrs["approximate"].s = erf ? "none" : "tanh";
-    // The node that wrote the output keeps its slot, so the order stays topological.
-    const int last = uses.producer[size_t(m.out)];
-    for (int n : m.nodes) drop[size_t(n)] = true;
-    g.nodes[size_t(last)] = std::move(gelu);
-    drop[size_t(last)] = false;
+    gelu.attrs["approximate"] = attr_string(erf ? "none" : "tanh");
+    match::replace_match(&g, uses, m.nodes, m.out, std::move(gelu), &drop);
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  match::remove_dropped(&g, drop);
   return Status::ok();
 }
 

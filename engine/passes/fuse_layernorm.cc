@@ -194,20 +194,11 @@ Status fuse_layernorm(Graph *graph) {
     ln.inputs = {m.x, scale};
     if (bias >= 0) ln.inputs.push_back(bias);
     ln.outputs = {m.out};
-    ln.attrs["axis"].kind = Attribute::Kind::kInt;
-    ln.attrs["axis"].i = -1;
-    ln.attrs["epsilon"].kind = Attribute::Kind::kFloat;
-    ln.attrs["epsilon"].f = m.eps;
-    // The node that wrote the output keeps its slot, so the order stays topological.
-    const int last = uses.producer[size_t(m.out)];
-    for (int n : m.nodes) drop[size_t(n)] = true;
-    g.nodes[size_t(last)] = std::move(ln);
-    drop[size_t(last)] = false;
+    ln.attrs["axis"] = attr_int(-1);
+    ln.attrs["epsilon"] = attr_float(m.eps);
+    match::replace_match(&g, uses, m.nodes, m.out, std::move(ln), &drop);
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  match::remove_dropped(&g, drop);
   return Status::ok();
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/passes/match.h"
 #include "engine/passes/passes.h"
 
 namespace si {
@@ -37,20 +38,9 @@ int sole_reader(const Readers &r, int v) {
   return r.reader[size_t(v)];
 }
 
-bool is_onnx(const Node &n, const char *op) {
-  return n.domain.empty() && n.op_type == op;
-}
-
-const Tensor *f32_constant(const Graph &g, int v) {
-  const Tensor *t = g.constant(v);
-  return t != nullptr && t->dtype() == DType::kFloat32 ? t : nullptr;
-}
-
-// Rank of a value as the model declares it, or -1 when unknown.
-int64_t declared_rank(const Graph &g, int v) {
-  const ValueInfo &info = g.values[size_t(v)];
-  return info.has_shape ? int64_t(info.dims.size()) : -1;
-}
+using match::declared_rank;
+using match::f32_constant;
+using match::is_onnx;
 
 // A constant that adds the same length-n vector to every row of an output of
 // rank `out_rank` (-1: unknown) without changing its shape: all dims 1 except
@@ -163,10 +153,7 @@ Status fuse_matmul_epilogues(Graph *graph) {
     g.nodes[i] = std::move(fused);
     for (size_t a : absorbed) drop[a] = true;
   }
-  std::vector<Node> kept;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  match::remove_dropped(&g, drop);
   return Status::ok();
 }
 

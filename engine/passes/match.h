@@ -1,10 +1,11 @@
-// Small helpers the sub-graph fusions (fuse_layernorm, fuse_gelu) share:
-// who produces and who reads each value, and how constants are recognised.
+// Small helpers the graph passes share: who produces and who reads each value,
+// how constants are recognised, and how matched nodes are replaced.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/graph.h"
@@ -46,6 +47,7 @@ inline bool is_op(const Graph &g, int node, const char *op, size_t inputs) {
   return is_onnx(n, op) && n.inputs.size() == inputs && n.outputs.size() == 1 && n.outputs[0] >= 0;
 }
 
+// Rank of a value as the model declares it, or -1 when unknown.
 inline int64_t declared_rank(const Graph &g, int v) {
   const ValueInfo &info = g.values[size_t(v)];
   return info.has_shape ? int64_t(info.dims.size()) : -1;
@@ -55,6 +57,12 @@ inline int64_t declared_rank(const Graph &g, int v) {
 inline int64_t declared_last_dim(const Graph &g, int v) {
   const ValueInfo &info = g.values[size_t(v)];
   return info.has_shape && !info.dims.empty() ? info.dims.back().size : -1;
+}
+
+// The constant `v` if it is float32, else nullptr.
+inline const Tensor *f32_constant(const Graph &g, int v) {
+  const Tensor *t = g.constant(v);
+  return t != nullptr && t->dtype() == DType::kFloat32 ? t : nullptr;
 }
 
 // The value of a one-element float32 constant that, combined elementwise with
@@ -103,6 +111,25 @@ inline int other_operand(const Node &n, int v) {
   if (n.inputs[0] == v) return n.inputs[1];
   if (n.inputs[1] == v) return n.inputs[0];
   return -1;
+}
+
+// Puts `fused` in place of the matched `nodes`: the node that wrote `out`
+// keeps its slot, so the order stays topological; the others are marked in
+// `drop` for remove_dropped.
+inline void replace_match(Graph *g, const Uses &uses, const std::vector<int> &nodes, int out,
+                          Node fused, std::vector<bool> *drop) {
+  const int last = uses.producer[size_t(out)];
+  for (int n : nodes) (*drop)[size_t(n)] = true;
+  g->nodes[size_t(last)] = std::move(fused);
+  (*drop)[size_t(last)] = false;
+}
+
+// Removes the nodes marked in `drop`; the others keep their order.
+inline void remove_dropped(Graph *g, const std::vector<bool> &drop) {
+  std::vector<Node> kept;
+  for (size_t i = 0; i < g->nodes.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(g->nodes[i]));
+  g->nodes = std::move(kept);
 }
 
 }  // namespace si::match
