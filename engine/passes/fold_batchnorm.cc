@@ -40,19 +40,6 @@ bool bn_affine(const Graph &g, const Node &bn, std::vector<float> *a, std::vecto
   return true;
 }
 
-Status add_constant(Graph *g, const std::string &name, Tensor t, int *id) {
-  ValueInfo info;
-  info.name = name;
-  for (int suffix = 1; g->find_value(info.name) >= 0; ++suffix)
-    info.name = name + "_" + std::to_string(suffix);
-  info.dtype = DType::kFloat32;
-  info.has_shape = true;
-  for (int64_t d : t.shape()) info.dims.push_back(Dim{d, ""});
-  *id = g->add_value(info);
-  g->constants[*id] = std::move(t);
-  return Status::ok();
-}
-
 // W scaled per output channel. Output channels are W's dim 0 (Conv, Gemm
 // with transB) or its last dim (Gemm/MatMul [K, N]).
 Status scaled_weights(const Tensor &w, bool channel_last, const std::vector<float> &a,
@@ -137,9 +124,8 @@ Status fold_batchnorm(Graph *graph) {
       const size_t k = size_t(i);
       b2.data<float>()[i] = (b[k] - mean[k]) * a[k] + beta[k];
     }
-    int w_id = -1, b_id = -1;
-    SI_RETURN_IF_ERROR(add_constant(&g, p.name + "_bn_weight", std::move(w2), &w_id));
-    SI_RETURN_IF_ERROR(add_constant(&g, p.name + "_bn_bias", std::move(b2), &b_id));
+    const int w_id = match::add_constant(&g, p.name + "_bn_weight", std::move(w2));
+    const int b_id = match::add_constant(&g, p.name + "_bn_bias", std::move(b2));
     // The replaced constants go when nothing else reads them: weights are
     // stored once.
     std::vector<int> released = {p.inputs[1], bn.inputs[1], bn.inputs[2], bn.inputs[3],

@@ -46,16 +46,7 @@ int add_vector_constant(Graph *g, const std::string &name, int64_t n, const Tens
   Tensor t;
   if (!Tensor::allocate(DType::kFloat32, Shape{n}, &t).is_ok()) return -1;
   for (int64_t j = 0; j < n; ++j) t.data<float>()[j] = src ? src->data<float>()[j] : fill;
-  ValueInfo info;
-  info.name = name;
-  for (int suffix = 1; g->find_value(info.name) >= 0; ++suffix)
-    info.name = name + "_" + std::to_string(suffix);
-  info.dtype = DType::kFloat32;
-  info.has_shape = true;
-  info.dims = {Dim{n, ""}};
-  const int id = g->add_value(info);
-  g->constants[id] = t;
-  return id;
+  return match::add_constant(g, name, std::move(t));
 }
 
 struct Match {

@@ -60,15 +60,7 @@ Status add_bias_constant(Graph *g, const std::string &name, const Tensor &b, int
   SI_RETURN_IF_ERROR(Tensor::allocate(DType::kFloat32, Shape{n}, &t));
   const bool splat = b.numel() == 1;
   for (int64_t j = 0; j < n; ++j) t.data<float>()[j] = scale * b.data<float>()[splat ? 0 : j];
-  ValueInfo info;
-  info.name = name;
-  for (int suffix = 1; g->find_value(info.name) >= 0; ++suffix)
-    info.name = name + "_" + std::to_string(suffix);
-  info.dtype = DType::kFloat32;
-  info.has_shape = true;
-  info.dims = {Dim{n, ""}};
-  *id = g->add_value(info);
-  g->constants[*id] = t;
+  *id = match::add_constant(g, name, std::move(t));
   return Status::ok();
 }
 

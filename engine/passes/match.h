@@ -113,6 +113,17 @@ inline int other_operand(const Node &n, int v) {
   return -1;
 }
 
+// Adds `t` as a new constant named `name` (with a numeric suffix if that name
+// is taken) and returns its value id.
+inline int add_constant(Graph *g, const std::string &name, Tensor t) {
+  std::string unique = name;
+  for (int suffix = 1; g->find_value(unique) >= 0; ++suffix)
+    unique = name + "_" + std::to_string(suffix);
+  const int id = g->add_value(exact_value_info(unique, t));
+  g->constants[id] = std::move(t);
+  return id;
+}
+
 // Puts `fused` in place of the matched `nodes`: the node that wrote `out`
 // keeps its slot, so the order stays topological; the others are marked in
 // `drop` for remove_dropped.
