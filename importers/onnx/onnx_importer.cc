@@ -82,8 +82,8 @@ Status import_parsed(onnx::ModelProto *model, const std::string &base_dir,
   const uint64_t constants = declared_constant_bytes(model->graph());
   if (constants > max_constant_bytes) {
     return out_of_memory("model constants need " + std::to_string(constants) +
-                         " bytes, above the memory limit of " +
-                         std::to_string(max_constant_bytes) + " bytes");
+                         " bytes, above the memory limit of " + std::to_string(max_constant_bytes) +
+                         " bytes");
   }
   onnx_import::OpsetMap opsets;
   SI_RETURN_IF_ERROR(onnx_import::check_opsets(*model, &opsets));

@@ -70,8 +70,8 @@ Status copy_typed(const onnx::TensorProto &p, DType dtype, const Shape &shape, i
 }
 
 int64_t typed_value_count(const onnx::TensorProto &p) {
-  return int64_t(p.float_data_size()) + p.int32_data_size() + p.string_data_size() + p.int64_data_size() +
-         p.double_data_size() + p.uint64_data_size();
+  return int64_t(p.float_data_size()) + p.int32_data_size() + p.string_data_size() +
+         p.int64_data_size() + p.double_data_size() + p.uint64_data_size();
 }
 
 }  // namespace
