@@ -1,5 +1,10 @@
 #include "engine/ops/registry.h"
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "engine/ops/ops.h"
 
 namespace si {
@@ -120,11 +125,18 @@ const std::vector<OpRegistration> &op_table() {
 }
 
 const OpRegistration *find_op(const std::string &domain, const std::string &op_type, int opset) {
-  for (const OpRegistration &r : op_table()) {
-    if (domain == r.domain && op_type == r.op_type && opset >= r.since_opset &&
-        opset <= r.until_opset) {
-      return &r;
-    }
+  // Every node of every load looks its op up: index the table once by
+  // (domain, op_type) instead of comparing strings down all of it.
+  using Key = std::pair<std::string, std::string>;
+  static const std::map<Key, std::vector<const OpRegistration *>> index = [] {
+    std::map<Key, std::vector<const OpRegistration *>> m;
+    for (const OpRegistration &r : op_table()) m[Key(r.domain, r.op_type)].push_back(&r);
+    return m;
+  }();
+  auto it = index.find(Key(domain, op_type));
+  if (it == index.end()) return nullptr;
+  for (const OpRegistration *r : it->second) {
+    if (opset >= r->since_opset && opset <= r->until_opset) return r;
   }
   return nullptr;
 }
