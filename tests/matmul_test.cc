@@ -463,6 +463,29 @@ TEST(MatMulOp, RejectsInnerDimensionMismatchNamingShapes) {
   }
 }
 
+// A K = 0 weight holds no data whatever its N: an N no session could hold
+// (found by fuzz_graph, where a scalar C was then expanded to N floats) fails
+// the load with OUT_OF_MEMORY instead of throwing from an allocation.
+TEST(MatMulOp, EmptyWeightWithHugeNFailsBeforeAllocating) {
+  const int64_t huge = int64_t{1} << 40;
+  for (const char *op : {"MatMul", "Gemm"}) {
+    OpSpec spec;
+    spec.op_type = op;
+    spec.inputs = {make_f32({2, 0}, {}), make_f32({0, huge}, {})};
+    spec.constant = {false, true};
+    if (std::string(op) == "Gemm") {
+      spec.inputs.push_back(make_f32({}, {1.f}));
+      spec.constant.push_back(true);
+    }
+    std::vector<Tensor> out;
+    Status s = run_op(spec, &out);
+    EXPECT_EQ(s.code(), StatusCode::kOutOfMemory) << op << ": " << s.message();
+    EXPECT_NE(s.message().find("output columns exceed the memory limit"), std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find("node_under_test"), std::string::npos) << s.message();
+  }
+}
+
 TEST(MatMulOp, RejectsRankZeroAndUnbroadcastableBatches) {
   std::vector<Tensor> out;
   OpSpec spec;

@@ -86,19 +86,30 @@ bool all_positive(const ref::ConvParams &p) {
 
 // X's declared shape with unknown dims replaced: batch 1, spatial sizes the
 // dilated kernel (the smallest that fits). Only picks the packed layout.
+// The input shape W is packed for at load: the declared one where it is
+// known and of a size a real input could have (declared dims such as 2^40
+// would overflow oneDNN's own arithmetic), else one window's extent. Empty
+// when even that overflows: nothing is packed then, and the real input meets
+// the attribute checks at run time.
 Shape representative_input(const LoadContext &ctx, const Shape &w, int64_t channels,
                            const WindowAttrs &a) {
+  constexpr int64_t kMaxProbeElements = int64_t{1} << 31;
   Shape x = {1, channels};
   for (size_t i = 2; i < w.size(); ++i) {
     const int64_t d = a.dilations.size() == w.size() - 2 ? a.dilations[i - 2] : 1;
-    x.push_back((w[i] - 1) * d + 1);
+    int64_t extent = 0;
+    if (__builtin_mul_overflow(w[i] - 1, d, &extent) || extent >= kMaxProbeElements) return {};
+    x.push_back(extent + 1);
   }
   const ValueInfo *info = ctx.input_info(0);
   if (info == nullptr || !info->has_shape || info->dims.size() != w.size()) return x;
-  if (info->dims[0].size > 0) x[0] = info->dims[0].size;
+  Shape declared = x;
+  if (info->dims[0].size > 0) declared[0] = info->dims[0].size;
   for (size_t i = 2; i < w.size(); ++i)
-    if (info->dims[i].size > 0) x[i] = info->dims[i].size;
-  return x;
+    if (info->dims[i].size > 0) declared[i] = info->dims[i].size;
+  int64_t count = 0;
+  if (!checked_numel(declared, &count).is_ok() || count > kMaxProbeElements) return x;
+  return declared;
 }
 
 // What Conv and ConvTranspose share: oneDNN on the weights packed at create
@@ -137,6 +148,8 @@ class PackedConvOp : public OpKernel {
   // probe that does not fit leaves the weights unpacked; the same problem
   // with the real input reports its error at run time.
   void pack(const Shape &xs, const Tensor *w, const Tensor *b, bool transposed) {
+    int64_t count = 0;
+    if (xs.empty() || !checked_numel(xs, &count).is_ok()) return;
     const Tensor probe = Tensor::borrow(DType::kFloat32, xs, nullptr);
     ref::ConvParams p;
     bool fits = problem({&probe, w, b}, &p).is_ok() && all_positive(p);

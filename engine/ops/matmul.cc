@@ -30,8 +30,18 @@ bool sparse_input(const LoadContext &ctx) {
   return ctx.node.attr_int(kSparseInputAttr, 0) != 0;
 }
 
+// A weight of K = 0 holds no data whatever its N, yet its bias and output
+// rows take N floats each: refuse an N no session could hold before
+// allocating for it.
+Status check_columns(const LoadContext &ctx, int64_t n) {
+  if (uint64_t(n) <= memory_limit(ctx.options) / sizeof(float)) return Status::ok();
+  return out_of_memory("node " + ctx.node.name + " (" + ctx.node.op_type +
+                       "): " + std::to_string(n) + " output columns exceed the memory limit");
+}
+
 Status pack_weights(const LoadContext &ctx, const ConstMatmulSpec &spec, const Tensor &w,
                     std::unique_ptr<ConstWeightMatmul> *out) {
+  SI_RETURN_IF_ERROR(check_columns(ctx, spec.n));
   ConstMatmulPolicy policy;
   policy.mode = ctx.options.mode;
   policy.sparse_input = sparse_input(ctx);
@@ -322,6 +332,7 @@ Status create_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
     p.trans_b = cfg.trans_b;
     p.alpha = cfg.alpha;
     // A constant C that is one row of N values becomes the primitive's bias.
+    SI_RETURN_IF_ERROR(check_columns(ctx, p.n));
     const Tensor *c = ctx.constant_input(2);
     BiasView v;
     std::vector<float> bias;
