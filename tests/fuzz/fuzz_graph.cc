@@ -705,10 +705,13 @@ float max_magnitude(const si::Tensor &t) {
 
 // Sparse and dense paths add the same terms in different orders, so an
 // element may differ by rounding on the scale of the terms (cancellation),
-// which the tensor's largest magnitude stands in for.
+// which the tensor's largest magnitude stands in for. Infinities of either
+// sign agree: skipping 0*w terms can change the sign of an exactly zero sum
+// (a -0.0 bias stays -0.0 on the sparse path and turns +0.0 on the dense
+// one), and a later 1/x makes that -inf vs +inf.
 bool close_enough(float a, float b, float scale) {
   if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
-  if (std::isinf(a) || std::isinf(b)) return a == b;
+  if (std::isinf(a) || std::isinf(b)) return std::isinf(a) && std::isinf(b);
   return std::fabs(a - b) <= 1e-3f * (1.f + std::fabs(a) + std::fabs(b) + scale);
 }
 
