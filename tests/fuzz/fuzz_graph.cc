@@ -82,11 +82,12 @@ class Builder {
 
   // Actual dims for each graph input (dynamic dims resolved from the stream).
   std::vector<std::vector<int64_t>> feed_shapes;
-  // A MaxPool window may lie wholly in padding (pad >= kernel, or ceil_mode's
-  // last window): it gives -FLT_MAX, as in ONNX Runtime, and sums of such
-  // terms overflow or cancel differently in each summation order, even when
-  // later ops (Relu, Softmax) hide the magnitudes. Only statuses and shapes
-  // can be compared then.
+  // Results that legitimately depend on summation order beyond rounding: a
+  // MaxPool window wholly in padding (pad >= kernel, or ceil_mode's last
+  // window) gives -FLT_MAX, as in ONNX Runtime, whose sums overflow or cancel
+  // differently per order even when later ops (Relu, Softmax) hide the
+  // magnitudes; a Div by a computed value amplifies near-zero rounding. Only
+  // statuses and shapes can be compared then.
   bool order_sensitive = false;
 
  private:
@@ -311,10 +312,14 @@ class Builder {
       }
     }
     const std::string y = fresh("b");
-    node(op,
-         c_.percent(80) ? std::vector<std::string>{x.name, other}
-                        : std::vector<std::string>{other, x.name},
-         y);
+    const bool x_first = c_.percent(80);
+    // Dividing by a computed value turns rounding differences near zero
+    // (1e-7 on one path, 0 on the other) into any difference at all.
+    if (op == "Div" && !x_first) order_sensitive = true;
+    node(
+        op,
+        x_first ? std::vector<std::string>{x.name, other} : std::vector<std::string>{other, x.name},
+        y);
     push(y, x.known && other[0] == 'B', out);
   }
 
