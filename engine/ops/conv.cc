@@ -84,16 +84,23 @@ bool all_positive(const ref::ConvParams &p) {
   return ok;
 }
 
-// X's declared shape with unknown dims replaced: batch 1, spatial sizes the
-// dilated kernel (the smallest that fits). Only picks the packed layout.
-// The input shape W is packed for at load: the declared one where it is
-// known and of a size a real input could have (declared dims such as 2^40
-// would overflow oneDNN's own arithmetic), else one window's extent. Empty
-// when even that overflows: nothing is packed then, and the real input meets
-// the attribute checks at run time.
+// Elements a load-time probe input may have: declared dims such as 2^40 would
+// overflow oneDNN's own arithmetic (it divides by zero), and no real input of
+// that size could be held anyway.
+constexpr int64_t kMaxProbeElements = int64_t{1} << 31;
+
+bool probe_fits(const Shape &x) {
+  int64_t count = 0;
+  return !x.empty() && checked_numel(x, &count).is_ok() && count <= kMaxProbeElements;
+}
+
+// The input shape W is packed for at load: X's declared shape where it is
+// known and fits a probe, else batch 1 and spatial sizes the dilated kernel
+// (the smallest that fits). Only picks the packed layout. Empty when even
+// the kernel's extent overflows: nothing is packed then, and the real input
+// meets the attribute checks at run time.
 Shape representative_input(const LoadContext &ctx, const Shape &w, int64_t channels,
                            const WindowAttrs &a) {
-  constexpr int64_t kMaxProbeElements = int64_t{1} << 31;
   Shape x = {1, channels};
   for (size_t i = 2; i < w.size(); ++i) {
     const int64_t d = a.dilations.size() == w.size() - 2 ? a.dilations[i - 2] : 1;
@@ -107,9 +114,7 @@ Shape representative_input(const LoadContext &ctx, const Shape &w, int64_t chann
   if (info->dims[0].size > 0) declared[0] = info->dims[0].size;
   for (size_t i = 2; i < w.size(); ++i)
     if (info->dims[i].size > 0) declared[i] = info->dims[i].size;
-  int64_t count = 0;
-  if (!checked_numel(declared, &count).is_ok() || count > kMaxProbeElements) return x;
-  return declared;
+  return probe_fits(declared) ? declared : x;
 }
 
 // What Conv and ConvTranspose share: oneDNN on the weights packed at create
@@ -148,8 +153,7 @@ class PackedConvOp : public OpKernel {
   // probe that does not fit leaves the weights unpacked; the same problem
   // with the real input reports its error at run time.
   void pack(const Shape &xs, const Tensor *w, const Tensor *b, bool transposed) {
-    int64_t count = 0;
-    if (xs.empty() || !checked_numel(xs, &count).is_ok()) return;
+    if (!probe_fits(xs)) return;
     const Tensor probe = Tensor::borrow(DType::kFloat32, xs, nullptr);
     ref::ConvParams p;
     bool fits = problem({&probe, w, b}, &p).is_ok() && all_positive(p);
