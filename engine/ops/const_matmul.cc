@@ -165,9 +165,7 @@ Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active
   if (ctx.mode == ExecMode::kSparse || dense_ == nullptr) {
     if (usable) return run_sparse(a, m, *active, *rows, y, ctx);
     // Forced sparse without a producer upstream: find the active rows here.
-    Tensor probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
-    SI_RETURN_IF_ERROR(attach_active_set(&probe));
-    return run_sparse(a, m, *probe.active_set(), *rows, y, ctx);
+    return run_sparse_scanned(a, m, *rows, y, ctx);
   }
   if (usable && active->density() < crossover(m)) {
     return run_sparse(a, m, *active, *rows, y, ctx);
@@ -175,11 +173,7 @@ Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active
   // No producer's active set arrived (it was lost on the way, through a pool
   // or a reshape of the last axis, or calibration found this input sparse):
   // count first, and find the active rows only if the sparse path will use them.
-  if (!usable && sparse_enough(a, m)) {
-    Tensor probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
-    SI_RETURN_IF_ERROR(attach_active_set(&probe));
-    return run_sparse(a, m, *probe.active_set(), *rows, y, ctx);
-  }
+  if (!usable && sparse_enough(a, m)) return run_sparse_scanned(a, m, *rows, y, ctx);
   SI_RETURN_IF_ERROR(run_dense(a, m, y, ctx));
   if (ctx.profile != nullptr) {
     ctx.profile->density =
@@ -211,6 +205,13 @@ Status ConstWeightMatmul::run_sparse(const float *a, int64_t m, const ActiveSet 
     ctx.profile->weight_bytes_dense = k_ * n_ * int64_t(sizeof(float));
   }
   return Status::ok();
+}
+
+Status ConstWeightMatmul::run_sparse_scanned(const float *a, int64_t m, const PackedRows &rows,
+                                             float *y, const RunContext &ctx) const {
+  Tensor probe = Tensor::borrow(DType::kFloat32, Shape{m, k_}, const_cast<float *>(a));
+  SI_RETURN_IF_ERROR(attach_active_set(&probe));
+  return run_sparse(a, m, *probe.active_set(), rows, y, ctx);
 }
 
 Status ConstWeightMatmul::run_dense(const float *a, int64_t m, float *y,

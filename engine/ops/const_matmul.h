@@ -71,6 +71,9 @@ class ConstWeightMatmul {
   void pack_rows_from_dense() const;
   Status run_sparse(const float *a, int64_t m, const ActiveSet &active, const PackedRows &rows,
                     float *y, const RunContext &ctx) const;
+  // The sparse path on active sets found here, by scanning a.
+  Status run_sparse_scanned(const float *a, int64_t m, const PackedRows &rows, float *y,
+                            const RunContext &ctx) const;
   Status run_dense(const float *a, int64_t m, float *y, const RunContext &ctx) const;
 
   int64_t k_ = 0, n_ = 0;
