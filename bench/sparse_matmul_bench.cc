@@ -136,16 +136,20 @@ class Samples {
   std::vector<double> seconds_;
 };
 
-// Weight rows a batch touches: the union of its rows' active sets.
+// Weight rows a batch touches: the union of its rows' active sets, ascending.
+std::vector<int32_t> union_rows(const std::vector<float> &x, int64_t m, int64_t k) {
+  std::vector<int32_t> rows;
+  for (int64_t c = 0; c < k; ++c) {
+    bool any = false;
+    for (int64_t r = 0; r < m; ++r) any = any || x[size_t(r * k + c)] != 0.f;
+    if (any) rows.push_back(int32_t(c));
+  }
+  return rows;
+}
+
 double mean_union_rows(const std::vector<std::vector<float>> &inputs, int64_t m, int64_t k) {
   double total = 0;
-  for (const auto &x : inputs) {
-    std::vector<bool> any(static_cast<size_t>(k), false);
-    for (int64_t r = 0; r < m; ++r)
-      for (int64_t c = 0; c < k; ++c)
-        if (x[size_t(r * k + c)] != 0.f) any[size_t(c)] = true;
-    total += double(std::count(any.begin(), any.end(), true));
-  }
+  for (const auto &x : inputs) total += double(union_rows(x, m, k).size());
   return total / double(inputs.size());
 }
 
@@ -219,14 +223,7 @@ void run_union_read(benchmark::State &state, int64_t k, int64_t n, int64_t m, do
   Weights &w = weights_for(k, n);
   auto inputs = make_inputs(m, k, density);
   std::vector<std::vector<int32_t>> unions;
-  for (const auto &x : inputs) {
-    unions.emplace_back();
-    for (int64_t c = 0; c < k; ++c) {
-      bool any = false;
-      for (int64_t r = 0; r < m; ++r) any = any || x[size_t(r * k + c)] != 0.f;
-      if (any) unions.back().push_back(int32_t(c));
-    }
-  }
+  for (const auto &x : inputs) unions.push_back(union_rows(x, m, k));
   Samples samples;
   size_t it = 0;
   uint32_t bits = 0;  // OR of the words read: vectorises, unlike a float sum
