@@ -12,11 +12,13 @@
 #include <cinttypes>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <random>
 #include <string>
 #include <thread>
@@ -97,7 +99,8 @@ void set_uniform(test::GraphBuilder &b, const std::string &name, const Shape &sh
 Graph relu_cnn() {
   test::GraphBuilder b(kCnnSeed);
   b.input("x", {-1, 1, kSide, kSide});
-  // Weights scaled by about 1/sqrt(fan_in), as trained layers are.
+  // Weights with a standard deviation near 1/sqrt(fan_in), as trained layers
+  // have. The seed is fixed: the path checks in the test depend on the data.
   set_uniform(b, "w1", {kC1, 1, 3, 3}, -0.6f, 0.6f);
   set_uniform(b, "b1", {kC1}, -0.3f, 0.1f);
   set_uniform(b, "w2", {kC2, kC1, 3, 3}, -0.2f, 0.2f);
