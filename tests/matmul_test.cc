@@ -319,37 +319,6 @@ TEST(DnnlPackedMatmul, BorrowedStridedWeightsMatchReference) {
     }
 }
 
-// unpack() gives back alpha * W row-major in a strided destination, from every
-// packed layout oneDNN picks, and leaves the padding after each row alone.
-TEST(DnnlPackedMatmul, UnpackReturnsScaledPlainWeights) {
-  SI_SEED_TRACE();
-  std::mt19937 rng(test_seed());
-  for (int64_t k : kDims)
-    for (int64_t n : kDims)
-      for (bool trans_b : {false, true}) {
-        const float alpha = trans_b ? -0.75f : 1.f;
-        const auto w = random_values(rng, k * n);
-        DnnlMatmulParams p;
-        p.k = k;
-        p.n = n;
-        p.trans_b = trans_b;
-        p.alpha = alpha;
-        std::string error;
-        auto mm = DnnlPackedMatmul::create(p, w.data(), &error);
-        ASSERT_NE(mm, nullptr) << error;
-        const int64_t ld = n + 3;
-        std::vector<float> plain(size_t(k * ld), 42.f);
-        ASSERT_TRUE(mm->unpack(plain.data(), ld, &error)) << error;
-        for (int64_t r = 0; r < k; ++r)
-          for (int64_t c = 0; c < ld; ++c) {
-            const float want =
-                c >= n ? 42.f : alpha * (trans_b ? w[size_t(c * k + r)] : w[size_t(r * n + c)]);
-            ASSERT_EQ(plain[size_t(r * ld + c)], want)
-                << "k=" << k << " n=" << n << " transB=" << trans_b << " at " << r << "," << c;
-          }
-      }
-}
-
 TEST(DnnlPackedMatmul, ConcurrentRunsEqualSerialRuns) {
   SI_SEED_TRACE();
   std::mt19937 rng(test_seed());

@@ -22,16 +22,6 @@ double sparse_crossover_density(int64_t m, int64_t n) {
 
 namespace {
 
-// Calls of an unmarked consumer whose input zeros are counted. After them the
-// count stops, so a dense layer pays nothing more.
-constexpr int kCalibrationCalls = 8;
-
-// Below this many output columns, counting the input's non-zeros (k floats a
-// row) could cost over 3% of the matmul it may replace (k*n weights). Worst
-// case measured (scan_share in bench/sparse_matmul_bench.cc, whole count then
-// dense, K 4096, batch 16): 2.9% of dense at n = 64, 1.7% at n = 128.
-constexpr int64_t kMinColsForScan = 128;
-
 // v < 0 keeps NaN as NaN, like the Relu op.
 void relu_in_place(float *y, int64_t count) {
   for (int64_t i = 0; i < count; ++i) y[i] = y[i] < 0.f ? 0.f : y[i];
@@ -56,16 +46,13 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w,
   // Skipping x == 0 terms is exact only if 0 * w == 0 for every weight: a
   // matrix with Inf or NaN stays dense so both paths give the same NaNs.
   const bool finite = mode != ExecMode::kDense && all_finite(w, spec.k * spec.n);
+  const bool gathers_dense_rows = policy.one_row_calls && sparse_crossover_density(1, spec.n) > 1.0;
   const bool want_rows =
-      finite && (mode == ExecMode::kSparse || (mode == ExecMode::kAuto && policy.sparse_input));
+      finite && (mode == ExecMode::kSparse ||
+                 (mode == ExecMode::kAuto && (policy.sparse_input || gathers_dense_rows)));
   if (want_rows) SI_RETURN_IF_ERROR(mm->pack_rows(spec, w));
   if (mode != ExecMode::kSparse || !want_rows) {
     SI_RETURN_IF_ERROR(mm->make_dense(spec, w, want_rows && policy.single_copy));
-  }
-  if (mode == ExecMode::kAuto && !policy.sparse_input && !policy.single_copy && finite &&
-      spec.n >= kMinColsForScan && spec.k > 0) {
-    mm->calibration_left_ = kCalibrationCalls;
-    if (spec.bias != nullptr) mm->bias_.assign(spec.bias, spec.bias + spec.n);
   }
   *out = std::move(mm);
   return Status::ok();
@@ -84,7 +71,6 @@ Status ConstWeightMatmul::pack_rows(const ConstMatmulSpec &spec, const float *w)
                          std::to_string(spec.n) + "]");
   }
   if (spec.bias != nullptr) bias_.assign(spec.bias, spec.bias + spec.n);
-  rows_ready_ = rows_.get();
   return Status::ok();
 }
 
@@ -131,36 +117,13 @@ bool ConstWeightMatmul::sparse_enough(const float *a, int64_t m) const {
 }
 
 size_t ConstWeightMatmul::weight_bytes() const {
-  const PackedRows *rows = this->rows();
-  return (dense_ ? dense_->packed_bytes() : 0) + (rows ? rows->size_bytes() : 0);
-}
-
-void ConstWeightMatmul::calibrate(const float *a, int64_t m) const {
-  if (calibration_left_.load(std::memory_order_relaxed) <= 0) return;
-  if (sparse_enough(a, m)) sparse_calls_.fetch_add(1);
-  if (calibration_left_.fetch_sub(1) != 1) return;
-  if (2 * sparse_calls_.load() > kCalibrationCalls) pack_rows_from_dense();
-}
-
-// The row layout comes from oneDNN's copy, so no plain copy of W is kept for
-// it. Without memory for it the layer simply stays dense.
-void ConstWeightMatmul::pack_rows_from_dense() const {
-  auto rows = std::make_unique<PackedRows>();
-  std::string error;
-  if (!rows->allocate(k_, n_) || !dense_->unpack(rows->mutable_data(), rows->ld(), &error)) return;
-  rows_ = std::move(rows);
-  rows_ready_.store(rows_.get(), std::memory_order_release);
+  return (dense_ ? dense_->packed_bytes() : 0) + (rows_ ? rows_->size_bytes() : 0);
 }
 
 Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active, float *y,
                               const RunContext &ctx) const {
-  if (m == 0) return run_dense(a, m, y, ctx);
-  const PackedRows *rows = this->rows();
-  if (rows == nullptr) {
-    calibrate(a, m);
-    rows = this->rows();
-    if (rows == nullptr) return run_dense(a, m, y, ctx);
-  }
+  if (m == 0 || rows_ == nullptr) return run_dense(a, m, y, ctx);
+  const PackedRows *rows = rows_.get();
   const bool usable = active != nullptr && active->k == k_ && active->rows == m;
   if (ctx.mode == ExecMode::kSparse || dense_ == nullptr) {
     if (usable) return run_sparse(a, m, *active, *rows, y, ctx);
@@ -170,9 +133,9 @@ Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active
   if (usable && active->density() < crossover(m)) {
     return run_sparse(a, m, *active, *rows, y, ctx);
   }
-  // No producer's active set arrived (it was lost on the way, through a pool
-  // or a reshape of the last axis, or calibration found this input sparse):
-  // count first, and find the active rows only if the sparse path will use them.
+  // No producer's active set arrived (the input is a graph input, or the set
+  // was lost on the way, through a pool or a reshape of the last axis): count
+  // first, and find the active rows only if the sparse path will use them.
   if (!usable && sparse_enough(a, m)) return run_sparse_scanned(a, m, *rows, y, ctx);
   SI_RETURN_IF_ERROR(run_dense(a, m, y, ctx));
   if (ctx.profile != nullptr) {

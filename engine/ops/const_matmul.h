@@ -4,7 +4,6 @@
 // active set is sparse enough for this batch size, else oneDNN.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -28,12 +27,23 @@ struct ConstMatmulSpec {
 // and n output columns; above 1 means always (even a dense input).
 double sparse_crossover_density(int64_t m, int64_t n);
 
-// Which layouts of W a consumer holds.
+// Below this many output columns, counting the input's non-zeros (k floats a
+// row) could cost over 3% of the matmul it may replace (k*n weights), so a
+// consumer whose zeros only a count can find (mark_sparsity: a graph input)
+// needs at least this many. Worst case measured (scan_share in
+// bench/sparse_matmul_bench.cc, whole count then dense, K 4096, batch 16):
+// 2.9% of dense at n = 64, 1.7% at n = 128.
+constexpr int64_t kMinColsForInputScan = 128;
+
+// Which layouts of W a consumer holds. Decided once, at load, from the graph
+// alone: the arithmetic a given input meets never depends on earlier calls.
 struct ConstMatmulPolicy {
   ExecMode mode = ExecMode::kAuto;
-  // A producer upstream attaches active sets (mark_sparsity), so the sparse
-  // layout is worth storing.
+  // The input may hold exact zeros (mark_sparsity: a producer upstream, or a
+  // graph input), so the sparse layout is worth storing.
   bool sparse_input = false;
+  // Calls of one row are possible (the input's declared shape allows it).
+  bool one_row_calls = true;
   // Never two copies of W (SessionOptions::single_weight_copy): a sparse
   // consumer runs its dense path on the row layout through oneDNN, unpacked.
   bool single_copy = false;
@@ -43,8 +53,9 @@ class ConstWeightMatmul {
  public:
   // kDense never stores the sparse layout; kSparse never stores the oneDNN
   // one. In kAuto a consumer of a marked input holds both (unless
-  // single_copy), and one whose input nothing marks sparse is still watched
-  // for zeros over its first calls (see calibrate()).
+  // single_copy), and so does one whose batch-1 calls gather even dense rows
+  // (sparse_crossover_density(1, n) > 1). Each call then picks its path from
+  // its own input only, so one input always gives the same bytes.
   static Status create(const ConstMatmulSpec &spec, const float *w, const ConstMatmulPolicy &policy,
                        std::unique_ptr<ConstWeightMatmul> *out);
 
@@ -57,7 +68,6 @@ class ConstWeightMatmul {
   size_t weight_bytes() const;
 
  private:
-  const PackedRows *rows() const { return rows_ready_.load(std::memory_order_acquire); }
   Status pack_rows(const ConstMatmulSpec &spec, const float *w);
   Status make_dense(const ConstMatmulSpec &spec, const float *w, bool borrow_rows);
   // This consumer's crossover density for a batch of m rows.
@@ -65,10 +75,6 @@ class ConstWeightMatmul {
   // Whether a's active fraction is under crossover(m). Counting stops at the
   // crossover, so a dense input costs only that fraction of a scan.
   bool sparse_enough(const float *a, int64_t m) const;
-  // Counts the zeros of a call's input while calibration lasts; the call that
-  // ends it makes the sparse layout if most calls were sparse enough.
-  void calibrate(const float *a, int64_t m) const;
-  void pack_rows_from_dense() const;
   Status run_sparse(const float *a, int64_t m, const ActiveSet &active, const PackedRows &rows,
                     float *y, const RunContext &ctx) const;
   // The sparse path on active sets found here, by scanning a.
@@ -80,13 +86,8 @@ class ConstWeightMatmul {
   bool relu_ = false;
   bool dense_is_plain_ = false;  // dense_ borrows rows_ (single copy)
   std::unique_ptr<DnnlPackedMatmul> dense_;
-  // Written once, at create or by the call that ends calibration, before
-  // rows_ready_ publishes it; read only through rows().
-  mutable std::unique_ptr<PackedRows> rows_;
-  mutable std::atomic<const PackedRows *> rows_ready_{nullptr};
-  mutable std::atomic<int> calibration_left_{0};
-  mutable std::atomic<int> sparse_calls_{0};
-  std::vector<float> bias_;  // for the sparse path (oneDNN keeps its own)
+  std::unique_ptr<PackedRows> rows_;  // the sparse path's layout, or nullptr
+  std::vector<float> bias_;           // for the sparse path (oneDNN keeps its own)
 };
 
 }  // namespace si

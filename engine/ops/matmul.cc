@@ -39,12 +39,28 @@ Status check_columns(const LoadContext &ctx, int64_t n) {
                        "): " + std::to_string(n) + " output columns exceed the memory limit");
 }
 
+// False when A's declared shape fixes more than one row per call.
+bool may_run_one_row(const LoadContext &ctx) {
+  const ValueInfo *a = ctx.input_info(0);
+  if (a == nullptr || !a->has_shape || a->dims.empty()) return true;
+  // Every axis but K counts rows; Gemm's transA puts K first.
+  const size_t k_axis = ctx.node.attr_int("transA", 0) != 0 ? 0 : a->dims.size() - 1;
+  int64_t rows = 1;
+  for (size_t i = 0; i < a->dims.size(); ++i) {
+    if (i == k_axis) continue;
+    if (a->dims[i].size < 0) return true;
+    rows *= a->dims[i].size;
+  }
+  return rows == 1;
+}
+
 Status pack_weights(const LoadContext &ctx, const ConstMatmulSpec &spec, const Tensor &w,
                     std::unique_ptr<ConstWeightMatmul> *out) {
   SI_RETURN_IF_ERROR(check_columns(ctx, spec.n));
   ConstMatmulPolicy policy;
   policy.mode = ctx.options.mode;
   policy.sparse_input = sparse_input(ctx);
+  policy.one_row_calls = may_run_one_row(ctx);
   policy.single_copy = ctx.options.single_weight_copy;
   return ConstWeightMatmul::create(spec, w.data<float>(), policy, out);
 }

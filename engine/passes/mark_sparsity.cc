@@ -1,5 +1,6 @@
 #include <string>
 
+#include "engine/ops/const_matmul.h"
 #include "engine/ops/registry.h"
 #include "engine/passes/passes.h"
 #include "engine/plan.h"
@@ -66,6 +67,26 @@ bool is_eligible_consumer(const Graph &g, const Node &node) {
   return w != nullptr && w->rank() == 2 && w->dtype() == DType::kFloat32;
 }
 
+// A float graph input reached through views only: data such as one-hot or
+// bag-of-words features and images on a blank background hold exact zeros
+// that only a count at run time can find, worth it for wide enough layers.
+bool reads_graph_input(const Graph &g, const Node &consumer, const std::vector<int> &producer) {
+  const Tensor *w = g.constant(consumer.inputs[1]);
+  const bool trans_b = consumer.op_type != "MatMul" && consumer.attr_int("transB", 0) != 0;
+  if (w->dim(trans_b ? 0 : 1) < kMinColsForInputScan) return false;
+  int v = consumer.inputs[0];
+  for (size_t hops = 0; v >= 0 && hops <= g.nodes.size(); ++hops) {
+    const int p = producer[size_t(v)];
+    if (p < 0) break;
+    const Node &up = g.nodes[size_t(p)];
+    if (!is_view(up)) return false;
+    v = up.inputs[0];
+  }
+  for (int in : g.inputs)
+    if (in == v) return g.values[size_t(v)].dtype == DType::kFloat32;
+  return false;
+}
+
 Attribute flag() {
   Attribute on;
   on.kind = Attribute::Kind::kInt;
@@ -91,7 +112,11 @@ void mark_sparsity(Graph *graph) {
   }
 
   for (Node &consumer : graph->nodes) {
-    if (!is_eligible_consumer(*graph, consumer) || !sparse[size_t(consumer.inputs[0])]) continue;
+    if (!is_eligible_consumer(*graph, consumer)) continue;
+    if (!sparse[size_t(consumer.inputs[0])]) {
+      if (reads_graph_input(*graph, consumer, producer)) consumer.attrs[kSparseInputAttr] = flag();
+      continue;
+    }
     // The consumer finds its input's active rows itself unless a producer
     // reached through views attaches them (then shared by all its readers).
     consumer.attrs[kSparseInputAttr] = flag();

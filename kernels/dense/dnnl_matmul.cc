@@ -220,25 +220,6 @@ std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create_borrowed(const DnnlMa
   return std::unique_ptr<DnnlPackedMatmul>(new DnnlPackedMatmul(std::move(impl)));
 }
 
-bool DnnlPackedMatmul::unpack(float *w, int64_t ldw, std::string *error) const {
-  const Impl &im = *impl_;
-  if (!im.weights) return true;  // k or n is 0: nothing to write
-  try {
-    const dnnl::engine &eng = cpu_engine();
-    const dnnl::memory::desc plain_md({im.k, im.n}, dt::f32, dnnl::memory::dims{ldw, 1});
-    dnnl::memory plain(plain_md, eng, w);
-    dnnl::memory packed = im.weights;  // execute() takes non-const handles
-    dnnl::stream stream(eng);
-    dnnl::reorder(packed, plain).execute(stream, packed, plain);
-    stream.wait();
-  } catch (const dnnl::error &e) {
-    *error = dnnl_message(e) + " unpacking weights [" + std::to_string(im.k) + "," +
-             std::to_string(im.n) + "]";
-    return false;
-  }
-  return true;
-}
-
 bool DnnlPackedMatmul::run(const float *a, int64_t m, float *c, std::string *error) const {
   assert(m >= 0);
   const Impl &im = *impl_;

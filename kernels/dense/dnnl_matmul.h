@@ -56,10 +56,6 @@ class DnnlPackedMatmul {
   // Returns false and sets *error if oneDNN fails.
   bool run(const float *a, int64_t m, float *c, std::string *error) const;
 
-  // Writes the packed weights back as plain row-major (alpha * W)[k,n], row
-  // stride ldw, so a second layout can be made without keeping the source.
-  bool unpack(float *w, int64_t ldw, std::string *error) const;
-
   int64_t k() const;
   int64_t n() const;
   size_t packed_bytes() const;  // size of the weights held (0 when borrowed)
