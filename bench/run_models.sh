@@ -16,7 +16,9 @@
 #   FFN_INPUTS [32] model size and input sets; THREADS ["1 2"]; ITERS [100]
 #   WARMUP [10]; COMPARE_ORT [auto]: 1 = require the ONNX Runtime column,
 #   0 = skip it, auto = add it when node and bench/compare_ort/node_modules
-#   are there (npm install --ignore-scripts in bench/compare_ort).
+#   are there (npm install --ignore-scripts in bench/compare_ort);
+#   BASELINE [none]: another build directory (an earlier commit, say) whose
+#   sparse-infer is timed in auto mode right after this one's, same inputs.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,10 +31,13 @@ if [[ "$build" == "$repo" ]]; then
   exit 1
 fi
 bin=$build/tools/sparse-infer
-if [[ ! -x "$bin" ]]; then
-  echo "error: $bin not found; build it: cmake --build $build --target sparse-infer" >&2
-  exit 1
-fi
+baseline_bin=${BASELINE:+$BASELINE/tools/sparse-infer}
+for b in "$bin" $baseline_bin; do
+  if [[ ! -x "$b" ]]; then
+    echo "error: $b not found; build it: cmake --build $(dirname "$(dirname "$b")") --target sparse-infer" >&2
+    exit 1
+  fi
+done
 
 zeros_list=${FFN_ZEROS-0.5 0.9 0.97}
 sigmoid=${FFN_SIGMOID:-1}
@@ -96,7 +101,7 @@ field() {
 bench_p50() {
   local dir=$1 threads=$2 out last p50 memory
   shift 2
-  if ! out=$("$bin" "$dir/model.onnx" --inputs-dir "$dir" --bench --warmup "$warmup" \
+  if ! out=$("${engine:-$bin}" "$dir/model.onnx" --inputs-dir "$dir" --bench --warmup "$warmup" \
     --iters "$iters" --threads "$threads" "$@" 2>&1); then
     echo "error: sparse-infer failed on $dir (threads $threads $*):" >&2
     echo "$out" >&2
@@ -145,6 +150,10 @@ fi
 
 header="| model | zeros | threads | p50 auto (us) | p50 dense (us) | dense/auto | memory auto | p50 single-copy (us) | dense/single | memory single |"
 rule="|---|---|---|---|---|---|---|---|---|---|"
+if [[ -n "$baseline_bin" ]]; then
+  header+=" p50 baseline auto (us) | baseline/auto |"
+  rule+="---|---|"
+fi
 if [[ $use_ort == 1 ]]; then
   header+=" p50 ORT (us) | ORT/auto | ORT output ok |"
   rule+="---|---|---|"
@@ -166,6 +175,12 @@ print("%.3f" % (sum(b["mean"] for b in p) / len(p)))' "$dir/zeros.json")
     row="| $name | $zeros | $t | $auto | $dense | ${speedup}x | ${mem_auto}x | $single | ${speedup_single}x | ${mem_single}x |"
     json="{\"model\":\"$name\",\"zeros\":$zeros,\"threads\":$t,\"p50_auto_us\":$auto,\"p50_dense_us\":$dense,\"dense_over_auto\":$speedup"
     json+=",\"memory_auto\":$mem_auto,\"p50_single_us\":$single,\"dense_over_single\":$speedup_single,\"memory_single\":$mem_single"
+    if [[ -n "$baseline_bin" ]]; then
+      read -r base _ <<<"$(engine=$baseline_bin bench_p50 "$dir" "$t")"
+      ratio=$(awk -v a="$auto" -v b="$base" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
+      row+=" $base | ${ratio}x |"
+      json+=",\"p50_baseline_auto_us\":$base,\"baseline_over_auto\":$ratio"
+    fi
     if [[ $use_ort == 1 ]]; then
       # Exit 2 (ORT disagrees with the reference) still times the run; the
       # table then says so in its last column.
