@@ -13,7 +13,7 @@
 #   scripts/test.sh [release] [asan] [tsan]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh test
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(release asan tsan)
