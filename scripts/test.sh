@@ -11,12 +11,19 @@
 # in the order given, all three by default:
 #
 #   scripts/test.sh [release] [asan] [tsan]
+#
+# SI_TEST_BUILD_ONLY=1 stops after installing and building: no tests run, and
+# the default stage is release alone (scripts/fresh-root-check.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 
+build_only=${SI_TEST_BUILD_ONLY:-0}
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(release asan tsan)
+if [ ${#stages[@]} -eq 0 ]; then
+  stages=(release asan tsan)
+  [ "$build_only" = 1 ] && stages=(release)
+fi
 for s in "${stages[@]}"; do
   case $s in
     release | asan | tsan) ;;
@@ -39,6 +46,7 @@ for s in "${stages[@]}"; do
   echo "=== $s"
   cmake --preset "$s" >/dev/null
   run "$s build" cmake --build --preset "$s" -j"$jobs"
+  [ "$build_only" = 1 ] && continue
   run "$s tests" ctest --preset "$s" -j"$jobs"
   if [ "$s" = tsan ]; then
     run "tsan cases" ctest --preset tsan-cases -j"$jobs"
