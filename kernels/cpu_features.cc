@@ -1,5 +1,10 @@
 #include "kernels/cpu_features.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+
 namespace si {
 
 const CpuFeatures &cpu_features() {
@@ -14,6 +19,37 @@ const CpuFeatures &cpu_features() {
     return f;
   }();
   return features;
+}
+
+const char *max_isa_override() {
+  static const char *const value = []() -> const char * {
+    const char *v = std::getenv("SI_MAX_ISA");
+    if (v == nullptr || *v == '\0') return nullptr;
+    for (const char *known : {"avx512", "avx2", "scalar"})
+      if (std::strcmp(v, known) == 0) return known;
+    std::fprintf(
+        stderr, "sparse-infer: warning: SI_MAX_ISA=%s is not avx512, avx2 or scalar; ignored\n", v);
+    return nullptr;
+  }();
+  return value;
+}
+
+const CpuFeatures &dispatch_features() {
+  static const CpuFeatures features = [] {
+    CpuFeatures f = cpu_features();
+    const char *cap = max_isa_override();
+    if (cap == nullptr || std::strcmp(cap, "avx512") == 0) return f;
+    f.avx512f = f.avx512bw = f.avx512vl = false;
+    if (std::strcmp(cap, "scalar") == 0) f.avx2 = f.fma = false;
+    return f;
+  }();
+  return features;
+}
+
+const char *dispatch_isa() {
+  const CpuFeatures &f = dispatch_features();
+  if (f.avx512f) return "avx512";
+  return f.avx2 && f.fma ? "avx2" : "scalar";
 }
 
 }  // namespace si

@@ -11,6 +11,19 @@ struct CpuFeatures {
   bool avx512vl = false;
 };
 
+// What this CPU can run (tests use it to cover every variant it can).
 const CpuFeatures &cpu_features();
+
+// What the kernel tables dispatch on: cpu_features() capped by the
+// environment variable SI_MAX_ISA (`avx512`, `avx2` or `scalar`), read once,
+// so one machine can measure and test the paths of a lesser CPU. An unknown
+// value is reported once on stderr and ignored.
+const CpuFeatures &dispatch_features();
+
+// The widest ISA dispatch_features() allows: "avx512", "avx2" or "scalar".
+const char *dispatch_isa();
+
+// The SI_MAX_ISA value in force, or nullptr when unset or ignored.
+const char *max_isa_override();
 
 }  // namespace si

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
@@ -317,6 +318,21 @@ TEST(DnnlPackedMatmul, BorrowedStridedWeightsMatchReference) {
             "k=" + std::to_string(k) + " n=" + std::to_string(n) + " m=" + std::to_string(m));
       }
     }
+}
+
+// SI_MAX_ISA caps oneDNN too (the max_isa_* ctest runs of this binary set it).
+TEST(DnnlPackedMatmul, ImplementationStaysUnderSiMaxIsa) {
+  const char *cap = std::getenv("SI_MAX_ISA");
+  if (cap == nullptr || std::string(cap) == "avx512") GTEST_SKIP() << "SI_MAX_ISA not capped";
+  std::mt19937 rng(1);
+  const auto w = random_values(rng, 64 * 32);
+  DnnlMatmulParams p;
+  p.k = 64;
+  p.n = 32;
+  std::string error;
+  auto mm = DnnlPackedMatmul::create(p, w.data(), &error);
+  ASSERT_NE(mm, nullptr) << error;
+  EXPECT_EQ(mm->impl_name().find("avx512"), std::string::npos) << mm->impl_name();
 }
 
 TEST(DnnlPackedMatmul, ConcurrentRunsEqualSerialRuns) {

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu_features.h"
@@ -55,6 +57,18 @@ std::vector<int32_t> naive_nonzero(const std::vector<float> &x) {
   for (size_t i = 0; i < x.size(); ++i)
     if (!(x[i] == 0.0f)) idx.push_back(static_cast<int32_t>(i));  // NaN is non-zero
   return idx;
+}
+
+// The table takes the widest variant the CPU runs, capped by SI_MAX_ISA (the
+// max_isa_* ctest runs of this binary set it).
+TEST(Dispatch, TakesTheWidestVariantUnderSiMaxIsa) {
+  const CpuFeatures &cpu = cpu_features();
+  const char *env = std::getenv("SI_MAX_ISA");
+  const std::string cap = env == nullptr || *env == '\0' ? "avx512" : env;
+  std::string want = cpu.avx512f ? "avx512" : cpu.avx2 && cpu.fma ? "avx2" : "scalar";
+  if (cap == "scalar" || (cap == "avx2" && want == "avx512")) want = cap;
+  EXPECT_EQ(sparse_kernels().isa, want);
+  EXPECT_EQ(dispatch_isa(), want);
 }
 
 TEST(CompactNonzero, MatchesNaiveOnAllVariants) {

@@ -1,11 +1,11 @@
 #include "kernels/dense/dnnl_conv.h"
+#include "kernels/dense/dnnl_engine.h"
 
 #include <algorithm>
 #include <cassert>
 #include <map>
 #include <mutex>
 #include <new>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -20,15 +20,6 @@ using dims = dnnl::memory::dims;
 // Distinct problems kept compiled per layer; past it the cache starts over
 // (oneDNN's own primitive cache makes re-creating a recent one cheap).
 constexpr size_t kMaxCachedShapes = 64;
-
-const dnnl::engine &cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-std::string dnnl_message(const dnnl::error &e) {
-  return std::string("oneDNN: ") + e.what() + " (status " + std::to_string(int(e.status)) + ")";
-}
 
 // Plain row-major strides of `d`.
 dims dense_strides(const dims &d) {
@@ -116,7 +107,7 @@ struct DnnlConv::Impl {
   // Compiles `p` with weights in `w_md` (format any allowed). Throws dnnl::error.
   std::shared_ptr<const Prim> compile(const ref::ConvParams &p,
                                       const dnnl::memory::desc &w_md) const {
-    const dnnl::engine &eng = cpu_engine();
+    const dnnl::engine &eng = dnnl_cpu_engine();
     auto prim = std::make_shared<Prim>();
     prim->user_src_md = activation_md(p, p.in_channels, p.in);
     prim->user_dst_md = activation_md(p, p.out_channels, p.out);
@@ -215,7 +206,7 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const ref::ConvParams &problem, bool 
   impl->transposed = transposed;
   impl->has_bias = bias != nullptr;
   try {
-    const dnnl::engine &eng = cpu_engine();
+    const dnnl::engine &eng = dnnl_cpu_engine();
     if (bias != nullptr) {
       impl->bias = dnnl::memory(
           dnnl::memory::desc({problem.out_channels}, dt::f32, dnnl::memory::format_tag::a), eng);
@@ -250,7 +241,7 @@ bool DnnlConv::run(const ref::ConvParams &p, const float *x, float *y, std::stri
   assert(p.in_channels == im.fixed.in_channels && p.out_channels == im.fixed.out_channels);
   try {
     std::shared_ptr<const Impl::Prim> prim = im.primitive_for(p);
-    const dnnl::engine &eng = cpu_engine();
+    const dnnl::engine &eng = dnnl_cpu_engine();
     dnnl::stream stream(eng);
     dnnl::memory user_src(prim->user_src_md, eng, const_cast<float *>(x));
     dnnl::memory user_dst(prim->user_dst_md, eng, y);

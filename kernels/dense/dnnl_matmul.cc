@@ -1,4 +1,5 @@
 #include "kernels/dense/dnnl_matmul.h"
+#include "kernels/dense/dnnl_engine.h"
 #include "kernels/weight_buffer.h"
 
 #include <algorithm>
@@ -6,7 +7,6 @@
 #include <cstring>
 #include <mutex>
 #include <new>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -27,15 +27,6 @@ constexpr size_t kMaxCachedShapes = 64;
 // weights (bench/dense_matmul_bench, 8192x2048, 1 thread, three alternating
 // runs: 3.80-4.15 ms at M=1 vs 3.06-3.28 ms padded to 4; M=2 is slower still).
 constexpr int64_t kMinRowsPerCall = 4;
-
-const dnnl::engine &cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-std::string dnnl_message(const dnnl::error &e) {
-  return std::string("oneDNN: ") + e.what() + " (status " + std::to_string(int(e.status)) + ")";
-}
 
 }  // namespace
 
@@ -74,11 +65,11 @@ struct DnnlPackedMatmul::Impl {
     const dnnl::memory::desc dst_md({m, n}, dt::f32, tag::ab);
     if (bias.empty()) {
       return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, dst_md), attr,
-                                          cpu_engine());
+                                          dnnl_cpu_engine());
     }
     const dnnl::memory::desc bias_md({1, n}, dt::f32, tag::ab);
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, bias_md, dst_md), attr,
-                                        cpu_engine());
+                                        dnnl_cpu_engine());
   }
 
   static std::shared_ptr<const Prim> compile(const dnnl::matmul::primitive_desc &pd, int64_t m) {
@@ -162,7 +153,7 @@ std::unique_ptr<DnnlPackedMatmul::Impl> build_impl(const DnnlMatmulParams &param
     place_weights(*impl);
     if (!impl->bias.empty()) {
       impl->bias_mem = dnnl::memory(dnnl::memory::desc({1, params.n}, dt::f32, tag::ab),
-                                    cpu_engine(), impl->bias.data());
+                                    dnnl_cpu_engine(), impl->bias.data());
     }
     impl->m1 = DnnlPackedMatmul::Impl::compile(impl->make_pd(1, impl->weights_md), 1);
     // Compiled at load, not on the first call: every call of 1-3 rows uses it.
@@ -182,7 +173,7 @@ std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create(const DnnlMatmulParam
                                                            std::string *error) {
   assert(weights != nullptr || params.k * params.n == 0);
   auto impl = build_impl(params, "packing", error, [&](Impl &im) {
-    const dnnl::engine &eng = cpu_engine();
+    const dnnl::engine &eng = dnnl_cpu_engine();
     if (params.prepack) {
       const dnnl::memory::desc any_md({params.k, params.n}, dt::f32, tag::any);
       im.weights_md = im.make_pd(1, any_md).weights_desc();
@@ -214,7 +205,7 @@ std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create_borrowed(const DnnlMa
   assert(!params.trans_b && params.alpha == 1.f && ldw >= params.n);
   auto impl = build_impl(params, "borrowing", error, [&](Impl &im) {
     im.weights_md = dnnl::memory::desc({params.k, params.n}, dt::f32, dnnl::memory::dims{ldw, 1});
-    im.weights = dnnl::memory(im.weights_md, cpu_engine(), const_cast<float *>(weights));
+    im.weights = dnnl::memory(im.weights_md, dnnl_cpu_engine(), const_cast<float *>(weights));
   });
   if (impl == nullptr) return nullptr;
   return std::unique_ptr<DnnlPackedMatmul>(new DnnlPackedMatmul(std::move(impl)));
@@ -240,7 +231,7 @@ bool DnnlPackedMatmul::run(const float *a, int64_t m, float *c, std::string *err
   }
   try {
     std::shared_ptr<const Impl::Prim> p = im.primitive_for(m);
-    const dnnl::engine &eng = cpu_engine();
+    const dnnl::engine &eng = dnnl_cpu_engine();
     dnnl::stream stream(eng);
     dnnl::memory scratch(p->scratchpad_md, eng);
     const dnnl::memory::desc src_md({p->rows, im.k}, dt::f32, tag::ab);

@@ -8,7 +8,7 @@ const SparseKernels &sparse_kernels() {
   static const SparseKernels table = [] {
     SparseKernels k{f32_compact_nonzero__scalar, f32_gather_rows_axpy__scalar,
                     f32_scatter_rows_axpy__scalar, "scalar"};
-    const CpuFeatures &cpu = cpu_features();
+    const CpuFeatures &cpu = dispatch_features();
     if (cpu.avx2 && cpu.fma) {
       k = {f32_compact_nonzero__avx2, f32_gather_rows_axpy__avx2, f32_scatter_rows_axpy__avx2,
            "avx2"};
