@@ -27,18 +27,19 @@ src=/src/sparse-infer
 case $root in *[[:space:]]*) die "the checkout's path must not contain spaces: $root" ;; esac
 mkdir -p "$work"
 
-# --- The README's two commands: the only ```sh block of "## Quick start",
-# comments after '#' dropped.
-block=$(awk '
+# --- The README's two commands (as committed): the only ```sh block of
+# "## Quick start", comments after '#' dropped.
+commit=$(git rev-parse HEAD)  # read once: others may commit while this runs
+block=$(git show "$commit:README.md" | awk '
   /^## / { sec = ($0 == "## Quick start"); next }
   !sec { next }
   /^```/ { if (inb) { inb = 0 } else { inb = 1; blocks++; if ($0 != "```sh") bad = 1 }; next }
   inb { print }
   END { if (blocks != 1 || bad) exit 3 }
-' README.md) || die "README.md: '## Quick start' must hold exactly one \`\`\`sh code block"
+') || die "README.md: '## Quick start' must hold exactly one \`\`\`sh code block"
 mapfile -t commands < <(printf '%s\n' "$block" | sed -E 's/(^|[[:space:]])#.*$//; s/[[:space:]]+$//' | grep -v '^$')
 [ ${#commands[@]} -eq 2 ] || die "README.md: the Quick start block must hold two commands (quick start, tests), found ${#commands[@]}"
-head=$(git rev-parse --short HEAD)
+head=${commit:0:7}
 echo "fresh-root-check: commit $head; quick start: '${commands[0]}'; tests: '${commands[1]}'"
 
 # --- Mounts. Everything mounted lies under $root; nothing is deleted while
@@ -84,9 +85,9 @@ on_exit() {
   exit $rc
 }
 trap on_exit EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "fresh-root-check: hangup" >&2; exit 129' HUP
+trap 'echo "fresh-root-check: interrupted" >&2; exit 130' INT
+trap 'echo "fresh-root-check: terminated" >&2; exit 143' TERM
 
 # --- Phases
 declare -A took
@@ -95,6 +96,7 @@ fail() {  # fail PHASE MESSAGE: the first error line of the phase's log, its tai
   local first
   first=$(grep -m1 -E '(^|[^[:alnum:]_./-])(error|Error|ERROR|fatal|Fatal|FATAL)([: ]|$)|^E: ' "$phase_log" || true)
   [ -n "$first" ] || first=$(tail -n 1 "$phase_log")
+  [ -n "$first" ] || first="(the log is empty)"
   echo "fresh-root-check: FAILED: $1: $2" >&2
   echo "  first error: $first" >&2
   echo "  log: $phase_log; its last 30 lines:" >&2
@@ -103,12 +105,15 @@ fail() {  # fail PHASE MESSAGE: the first error line of the phase's log, its tai
 }
 # in_root LOG COMMAND [VAR=VALUE ...]: bash -c COMMAND in the checkout inside the
 # root, with a clean environment plus the given variables, at low priority.
+# Waited for in the background, so a signal to this script runs its traps at
+# once (release_root then ends what still runs in the root).
 in_root() {
   local log=$1 cmd=$2
   shift 2
   nice -n 10 chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@" \
-    /bin/bash -c "cd $src && $cmd" >"$log" 2>&1
+    /bin/bash -c "cd $src && $cmd" >"$log" 2>&1 </dev/null &
+  wait $!
 }
 # installed_seconds LOG: the seconds scripts/install-deps.sh reported installing.
 installed_seconds() {
@@ -148,7 +153,7 @@ for f in /etc/resolv.conf /etc/hosts; do
   [ -e "$f" ] && cp -L "$f" "$root$f"
 done
 git clone -q --no-hardlinks "$repo" "$root$src" >>"$phase_log" 2>&1 || fail root "git clone"
-git -C "$root$src" checkout -q --detach "$(git rev-parse HEAD)" >>"$phase_log" 2>&1 || fail root "git checkout"
+git -C "$root$src" checkout -q --detach "$commit" >>"$phase_log" 2>&1 || fail root "git checkout"
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
 mount --make-rslave "$root/dev"  # unmounting in the root never reaches the machine's /dev
