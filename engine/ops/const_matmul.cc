@@ -1,13 +1,26 @@
 #include "engine/ops/const_matmul.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
+
+#include "kernels/cpu_features.h"
 
 namespace si {
 
 double sparse_crossover_density(int64_t m, int64_t n) {
   // From bench/sparse_matmul_bench (bench/RESULTS.md), one thread, weights
-  // beyond L3, independent random active sets per row. Batch 1: the gather
+  // beyond L3, independent random active sets per row.
+  if (std::strcmp(dispatch_isa(), "avx512") != 0) {
+    // oneDNN 2.6 without AVX-512 has no brgemm: its matmul runs gemm:jit on
+    // plain weights, 1.8-8.9x slower than the gather kernel over every row at
+    // batch 1 (SI_MAX_ISA=avx2 on a Zen 4). Batch 4 on dense rows ties
+    // (0.97-1.02x at 8192x2048, 2048x8192; 4.3x at 4096x1024); batches of 16
+    // and 64 cross between 0.3 and 0.5.
+    if (m <= 1) return 2.0;
+    return m <= 4 ? 0.9 : 0.4;
+  }
+  // AVX-512 (Zen 5), oneDNN brgemm on its packed layout. Batch 1: the gather
   // kernel over oneDNN (whose 1-row calls run padded to 4 rows) is 0.87x at
   // density 1 for 4096x1024, 0.94x for 8192x2048 and 1.18x for 2048x8192
   // (long rows stream better), and ahead from density 0.5 down. Batch 4
@@ -51,9 +64,11 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w,
       finite && (mode == ExecMode::kSparse ||
                  (mode == ExecMode::kAuto && (policy.sparse_input || gathers_dense_rows)));
   if (want_rows) SI_RETURN_IF_ERROR(mm->pack_rows(spec, w));
-  if (mode != ExecMode::kSparse || !want_rows) {
-    SI_RETURN_IF_ERROR(mm->make_dense(spec, w, want_rows && policy.single_copy));
-  }
+  // Where oneDNN keeps its weights plain anyway (no brgemm without AVX-512),
+  // a second copy would buy nothing: it borrows the row layout.
+  const bool borrow =
+      want_rows && (policy.single_copy || !DnnlPackedMatmul::packs_weights(spec.k, spec.n));
+  if (mode != ExecMode::kSparse || !want_rows) SI_RETURN_IF_ERROR(mm->make_dense(spec, w, borrow));
   *out = std::move(mm);
   return Status::ok();
 }

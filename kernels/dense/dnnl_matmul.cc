@@ -168,6 +168,19 @@ std::unique_ptr<DnnlPackedMatmul::Impl> build_impl(const DnnlMatmulParams &param
   return impl;
 }
 
+bool DnnlPackedMatmul::packs_weights(int64_t k, int64_t n) {
+  if (k <= 0 || n <= 0) return false;
+  try {
+    Impl probe;
+    probe.k = k;
+    probe.n = n;
+    const dnnl::memory::desc any_md({k, n}, dt::f32, tag::any);
+    return probe.make_pd(1, any_md).weights_desc() != dnnl::memory::desc({k, n}, dt::f32, tag::ab);
+  } catch (const dnnl::error &) {
+    return false;  // create() reports what oneDNN rejects
+  }
+}
+
 std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create(const DnnlMatmulParams &params,
                                                            const float *weights,
                                                            std::string *error) {

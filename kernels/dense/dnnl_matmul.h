@@ -50,6 +50,9 @@ class DnnlPackedMatmul {
   static std::unique_ptr<DnnlPackedMatmul> create_borrowed(const DnnlMatmulParams &params,
                                                            const float *weights, int64_t ldw,
                                                            std::string *error);
+  // Whether create() would hold [k,n] weights in a layout of oneDNN's own
+  // rather than plain row-major (false without brgemm, i.e. without AVX-512).
+  static bool packs_weights(int64_t k, int64_t n);
   ~DnnlPackedMatmul();
 
   // c[m,n] (row-major) from a[m,k] (row-major). m may differ between calls.
