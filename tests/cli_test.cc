@@ -247,6 +247,49 @@ std::string two_io_model() {
   return m.SerializeAsString();
 }
 
+void add_value(onnx::ValueInfoProto *v, const std::string &name, int32_t elem_type,
+               const std::vector<int64_t> &dims) {
+  v->set_name(name);
+  onnx::TypeProto_Tensor *t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(elem_type);
+  onnx::TensorShapeProto *shape = t->mutable_shape();  // a scalar's too
+  for (int64_t d : dims) {
+    onnx::TensorShapeProto_Dimension *dim = shape->add_dim();
+    if (d >= 0) dim->set_dim_value(d);
+  }
+}
+
+onnx::NodeProto *add_node(onnx::GraphProto *g, const std::string &op,
+                          const std::vector<std::string> &inputs, const std::string &output,
+                          const std::string &name) {
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string &i : inputs) n->add_input(i);
+  n->add_output(output);
+  return n;
+}
+
+// x float32 [1,4] -> MatMul "mm" with a constant w [5,3]: shapes that
+// contradict each other, though any input matching x's declaration is fine.
+std::string contradicting_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto *g = m.mutable_graph();
+  g->set_name("contradiction");
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 4});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {-1, -1});
+  onnx::TensorProto *w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(5);
+  w->add_dims(3);
+  w->set_raw_data(std::string(15 * sizeof(float), '\0'));
+  add_node(g, "MatMul", {"x", "w"}, "y", "mm");
+  return m.SerializeAsString();
+}
+
 std::string float_bytes(const std::vector<float> &v) {
   return std::string(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(float));
 }
@@ -649,6 +692,13 @@ TEST(CliErrors, BadModelsExitTwo) {
   write_bytes(dir / "cut.onnx", slurp(model_path()).substr(0, 1000));
   expect_error({dir / "cut.onnx", data_path("input_0.bin")}, 2, dir / "cut.onnx");
   expect_error({dir.path(), data_path("input_0.bin")}, 2, dir.path());
+  // Shapes that contradict each other fail the load, not the first run,
+  // although the input matches the declared [1,4].
+  write_bytes(dir / "contradiction.onnx", contradicting_model());
+  write_bytes(dir / "x.bin", float_bytes({1, 2, 3, 4}));
+  expect_error({dir / "contradiction.onnx", dir / "x.bin"}, 2,
+               "MatMul (node \"mm\", ai.onnx opset 13): Incompatible dimensions for matrix "
+               "multiplication (inputs \"x\" [1,4], \"w\" [5,3])");
 }
 
 TEST(CliErrors, UnusableInputsExitThree) {

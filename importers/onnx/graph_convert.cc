@@ -63,20 +63,7 @@ class Converter {
     return Status::ok();
   }
 
-  // The node as the engine will see it, without inputs/outputs/attributes.
-  Status node_header(int index, Node *n) {
-    const onnx::NodeProto &p = g_.node(index);
-    n->op_type = p.op_type();
-    n->name = p.name().empty() ? p.op_type() + "_" + std::to_string(index) : p.name();
-    n->domain = p.domain() == "ai.onnx" ? "" : p.domain();
-    auto it = opsets_.find(n->domain);
-    if (it == opsets_.end()) {
-      return invalid_model(n->describe() + ": the model imports no opset for domain " +
-                           (n->domain.empty() ? "ai.onnx" : n->domain));
-    }
-    n->opset = it->second;
-    return Status::ok();
-  }
+  Status node_header(int index, Node *n) { return onnx_import::node_header(g_, index, opsets_, n); }
 
   static bool is_constant_node(const Node &n) {
     return n.domain.empty() && n.op_type == "Constant";
@@ -176,6 +163,20 @@ class Converter {
 };
 
 }  // namespace
+
+Status node_header(const onnx::GraphProto &g, int index, const OpsetMap &opsets, Node *n) {
+  const onnx::NodeProto &p = g.node(index);
+  n->op_type = p.op_type();
+  n->name = p.name().empty() ? p.op_type() + "_" + std::to_string(index) : p.name();
+  n->domain = p.domain() == "ai.onnx" ? "" : p.domain();
+  auto it = opsets.find(n->domain);
+  if (it == opsets.end()) {
+    return invalid_model(n->describe() + ": the model imports no opset for domain " +
+                         (n->domain.empty() ? "ai.onnx" : n->domain));
+  }
+  n->opset = it->second;
+  return Status::ok();
+}
 
 Status convert_graph(const onnx::ModelProto &model,
                      const std::vector<onnx::ValueInfoProto> &declared_outputs,
