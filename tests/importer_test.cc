@@ -672,6 +672,9 @@ TEST(ImporterGraph, AttributesOfEveryKind) {
   EXPECT_EQ(node.attr_ints("in"), std::vector<int64_t>{5});
   EXPECT_EQ(node.attrs.at("st").strings, (std::vector<std::string>{"a", "b"}));
   EXPECT_FALSE(node.has_attr("body"));
+  ASSERT_EQ(node.subgraphs.size(), 1u);  // a graph attribute is kept as a body
+  EXPECT_EQ(node.subgraphs[0].attr, "body");
+  EXPECT_TRUE(node.subgraphs[0].nodes.empty());
 }
 
 TEST(ImporterGraph, UnsupportedOpsLoadButSessionNamesThem) {
@@ -691,6 +694,84 @@ TEST(ImporterGraph, UnsupportedOpsLoadButSessionNamesThem) {
   EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.message();
   EXPECT_NE(s.message().find("NoSuchOp"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("mystery"), std::string::npos) << s.message();
+}
+
+// A body (an If branch) whose nodes read x, lw, lr from the outer graph and
+// whose output is the first node's first output.
+onnx::GraphProto body(const std::string &name, const std::vector<onnx::NodeProto> &nodes) {
+  onnx::ModelProto holder;
+  holder.mutable_graph()->set_name(name);
+  for (const onnx::NodeProto &n : nodes) *holder.mutable_graph()->add_node() = n;
+  add_output(&holder, nodes[0].output(0), onnx::TensorProto::FLOAT, {-1, -1, -1});
+  return holder.graph();
+}
+
+onnx::NodeProto body_node(const std::string &op, const std::string &name,
+                          const std::vector<std::string> &inputs) {
+  onnx::ModelProto holder;
+  onnx::NodeProto *n = add_node(&holder, op, inputs, {name + "_out"}, name);
+  if (op == "LSTM" || op == "GRU") add_attr(n, "hidden_size", onnx::AttributeProto::INT)->set_i(2);
+  return *n;
+}
+
+onnx::NodeProto if_node(const std::string &name, const onnx::GraphProto &then_branch,
+                        const onnx::GraphProto &else_branch) {
+  onnx::ModelProto holder;
+  onnx::NodeProto *n = add_node(&holder, "If", {"c"}, {name + "_out"}, name);
+  *add_attr(n, "then_branch", onnx::AttributeProto::GRAPH)->mutable_g() = then_branch;
+  *add_attr(n, "else_branch", onnx::AttributeProto::GRAPH)->mutable_g() = else_branch;
+  return *n;
+}
+
+TEST(ImporterGraph, SessionNamesUnsupportedOpsInsideBodies) {
+  // If /if_0: then LSTM and Relu; else If /if_1 (then GRU, else Identity).
+  const std::vector<std::string> rnn_inputs = {"x", "lw", "lr"};
+  onnx::NodeProto inner = if_node("/if_1", body("then1", {body_node("GRU", "/gru", rnn_inputs)}),
+                                  body("else1", {body_node("Identity", "/id", {"x"})}));
+  onnx::NodeProto outer = if_node(
+      "/if_0",
+      body("then0", {body_node("LSTM", "/lstm", rnn_inputs), body_node("Relu", "/relu", {"x"})}),
+      body("else0", {inner}));
+  onnx::ModelProto m = base_model(16);
+  add_input(&m, "c", onnx::TensorProto::BOOL, {});
+  add_input(&m, "x", onnx::TensorProto::FLOAT, {1, 1, 4});
+  add_output(&m, "/if_0_out", onnx::TensorProto::FLOAT, {-1, -1, -1});
+  for (const auto &[name, hidden] : {std::pair<const char *, int64_t>{"lw", 4}, {"lr", 2}}) {
+    onnx::TensorProto t = float_tensor(name, {1, 8, hidden});
+    t.set_raw_data(std::string(size_t(8 * hidden) * 4, '\0'));
+    *m.mutable_graph()->add_initializer() = t;
+  }
+  *m.mutable_graph()->add_node() = outer;
+
+  Graph g;
+  Status s = import_model(m, &g);
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  ASSERT_EQ(g.nodes.size(), 1u);
+  ASSERT_EQ(g.nodes[0].subgraphs.size(), 2u);
+  EXPECT_EQ(g.nodes[0].subgraphs[0].attr, "then_branch");
+  ASSERT_EQ(g.nodes[0].subgraphs[0].nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[0].subgraphs[0].nodes[0].op_type, "LSTM");
+  EXPECT_EQ(g.nodes[0].subgraphs[0].nodes[0].opset, 16);
+  EXPECT_EQ(unsupported_operators(g),
+            (std::vector<std::string>{
+                "If (node \"/if_0\", ai.onnx opset 16)",
+                "LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch",
+                "If (node \"/if_1\", ai.onnx opset 16) in If (node \"/if_0\") else_branch",
+                "GRU (node \"/gru\", ai.onnx opset 16) in If (node \"/if_1\") then_branch in If "
+                "(node \"/if_0\") else_branch"}));
+  std::string bytes;
+  ASSERT_TRUE(m.SerializeToString(&bytes));
+  std::unique_ptr<Session> session;
+  s = load_session_bytes(bytes.data(), bytes.size(), SessionOptions(), &session);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.message();
+  EXPECT_NE(s.message().find("unsupported operator If (node \"/if_0\", ai.onnx opset 16); "
+                             "unsupported operator LSTM (node \"/lstm\", ai.onnx opset 16) in If "
+                             "(node \"/if_0\") then_branch; "),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("unsupported operator GRU"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("Relu"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("Identity"), std::string::npos) << s.message();
 }
 
 // --- shapes that contradict each other -------------------------------------

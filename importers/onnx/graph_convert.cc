@@ -13,6 +13,38 @@ std::string quoted(const std::string &s) {
   return "\"" + s + "\"";
 }
 
+Status add_bodies(const onnx::NodeProto &p, const OpsetMap &opsets, Node *n);
+
+// A body's nodes with their headers and their own bodies.
+Status body_from_proto(const onnx::GraphProto &g, const std::string &attr, const OpsetMap &opsets,
+                       Subgraph *out) {
+  out->attr = attr;
+  for (int i = 0; i < g.node_size(); ++i) {
+    Node n;
+    SI_RETURN_IF_ERROR(node_header(g, i, opsets, &n));
+    SI_RETURN_IF_ERROR(add_bodies(g.node(i), opsets, &n));
+    out->nodes.push_back(std::move(n));
+  }
+  return Status::ok();
+}
+
+// Recursion depth is bounded by protobuf's nesting limit on the parsed model.
+Status add_bodies(const onnx::NodeProto &p, const OpsetMap &opsets, Node *n) {
+  for (const onnx::AttributeProto &a : p.attribute()) {
+    if (a.type() == onnx::AttributeProto::GRAPH) {
+      n->subgraphs.emplace_back();
+      SI_RETURN_IF_ERROR(body_from_proto(a.g(), a.name(), opsets, &n->subgraphs.back()));
+    } else if (a.type() == onnx::AttributeProto::GRAPHS) {
+      for (int k = 0; k < a.graphs_size(); ++k) {
+        n->subgraphs.emplace_back();
+        SI_RETURN_IF_ERROR(body_from_proto(a.graphs(k), a.name() + "[" + std::to_string(k) + "]",
+                                           opsets, &n->subgraphs.back()));
+      }
+    }
+  }
+  return Status::ok();
+}
+
 class Converter {
  public:
   Converter(const onnx::GraphProto &g, const OpsetMap &opsets, const std::string &base_dir)
@@ -127,6 +159,7 @@ class Converter {
         SI_RETURN_IF_ERROR(attribute_from_proto(a, n.describe(), base_dir_, &kept, &attr));
         if (kept) n.attrs[a.name()] = std::move(attr);
       }
+      SI_RETURN_IF_ERROR(add_bodies(p, opsets_, &n));
       graph_.nodes.push_back(std::move(n));
     }
     return Status::ok();
