@@ -98,6 +98,8 @@ struct Graph {
   int add_value(ValueInfo info);                  // returns the new id
   bool is_constant(int value) const { return value >= 0 && constants.count(value) != 0; }
   const Tensor *constant(int value) const;  // nullptr unless constant
+  // op type -> node count (bodies of graph attributes not counted).
+  std::map<std::string, int> op_histogram() const;
 
  private:
   std::unordered_map<std::string, int> index_;

@@ -290,6 +290,48 @@ std::string contradicting_model() {
   return m.SerializeAsString();
 }
 
+// c bool [], x float32 [1,1,4] -> Relu "pre" -> If "/if_0": then LSTM
+// "/lstm" (and a Relu), else Identity. The engine has neither If nor LSTM.
+std::string if_lstm_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(16);
+  onnx::GraphProto *g = m.mutable_graph();
+  g->set_name("if_lstm");
+  add_value(g->add_input(), "c", onnx::TensorProto::BOOL, {});
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 1, 4});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {-1, -1, -1});
+  for (const auto &[name, k] : {std::pair<const char *, int64_t>{"lw", 4}, {"lr", 2}}) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : {int64_t{1}, int64_t{8}, k}) t->add_dims(d);
+    t->set_raw_data(std::string(size_t(8 * k) * sizeof(float), '\0'));
+  }
+  add_node(g, "Relu", {"x"}, "xr", "pre");
+  onnx::NodeProto *n = add_node(g, "If", {"c"}, "y", "/if_0");
+  onnx::AttributeProto *then_a = n->add_attribute();
+  then_a->set_name("then_branch");
+  then_a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto *then_g = then_a->mutable_g();
+  then_g->set_name("then");
+  onnx::NodeProto *lstm = add_node(then_g, "LSTM", {"xr", "lw", "lr"}, "yl", "/lstm");
+  onnx::AttributeProto *hidden = lstm->add_attribute();
+  hidden->set_name("hidden_size");
+  hidden->set_type(onnx::AttributeProto::INT);
+  hidden->set_i(2);
+  add_node(then_g, "Relu", {"xr"}, "unused", "/relu");
+  add_value(then_g->add_output(), "yl", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
+  onnx::AttributeProto *else_a = n->add_attribute();
+  else_a->set_name("else_branch");
+  else_a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto *else_g = else_a->mutable_g();
+  else_g->set_name("else");
+  add_node(else_g, "Identity", {"xr"}, "yi", "/id");
+  add_value(else_g->add_output(), "yi", onnx::TensorProto::FLOAT, {-1, -1, -1});
+  return m.SerializeAsString();
+}
+
 std::string float_bytes(const std::vector<float> &v) {
   return std::string(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(float));
 }
@@ -553,6 +595,28 @@ TEST(Cli, InfoListsInterfaceWeightsAndOps) {
       << r.out;
 }
 
+TEST(Cli, InfoOfAModelItCannotRunListsWhatIsMissing) {
+  TempDir dir;
+  write_bytes(dir / "if_lstm.onnx", if_lstm_model());
+  std::vector<std::string> args = {dir / "if_lstm.onnx", "--info"};
+  Result r = run(args);
+  EXPECT_EQ(r.code, 2) << describe(args, r);
+  EXPECT_EQ(r.out, "model: " + dir / "if_lstm.onnx" +
+                       "\ninputs:\n  c: bool []\n  x: float32 [1,1,4]\n"
+                       "outputs:\n  y: float32 [?,?,?]\n"
+                       "ops as imported (2 nodes):\n  If: 1\n  Relu: 1\n"
+                       "unsupported operators (2):\n"
+                       "  If (node \"/if_0\", ai.onnx opset 16)\n"
+                       "  LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") "
+                       "then_branch\n")
+      << describe(args, r);
+  // The one error line is the load failure, as without --info.
+  expect_error(args, 2,
+               "unsupported operator If (node \"/if_0\", ai.onnx opset 16); unsupported operator "
+               "LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch");
+  expect_error({dir / "if_lstm.onnx", "--bench"}, 2, "unsupported operator LSTM");
+}
+
 TEST(Cli, ProfileShowsTheSparsePathAfterEachRelu) {
   TempDir dir;
   std::string trace = dir / "trace.json";
@@ -699,6 +763,7 @@ TEST(CliErrors, BadModelsExitTwo) {
   expect_error({dir / "contradiction.onnx", dir / "x.bin"}, 2,
                "MatMul (node \"mm\", ai.onnx opset 13): Incompatible dimensions for matrix "
                "multiplication (inputs \"x\" [1,4], \"w\" [5,3])");
+  expect_error({dir / "contradiction.onnx", "--info"}, 2, "MatMul (node \"mm\"");
 }
 
 TEST(CliErrors, UnusableInputsExitThree) {

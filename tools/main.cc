@@ -86,21 +86,66 @@ std::string weight_memory_line(const Session &session) {
   return buf;
 }
 
-void print_info(const std::string &model, const Session &session) {
+std::string interface_text(const std::string &model, const std::vector<ValueInfo> &inputs,
+                           const std::vector<ValueInfo> &outputs) {
   std::string s = "model: " + model + "\ninputs:\n";
-  for (const ValueInfo &v : session.inputs()) s += "  " + v.name + ": " + value_info_str(v) + "\n";
+  for (const ValueInfo &v : inputs) s += "  " + v.name + ": " + value_info_str(v) + "\n";
   s += "outputs:\n";
-  for (const ValueInfo &v : session.outputs()) s += "  " + v.name + ": " + value_info_str(v) + "\n";
+  for (const ValueInfo &v : outputs) s += "  " + v.name + ": " + value_info_str(v) + "\n";
+  return s;
+}
+
+// "ops <when> (N nodes):" and one line per op type.
+std::string histogram_text(const std::string &when, const std::map<std::string, int> &ops) {
+  int nodes = 0;
+  for (const auto &kv : ops) nodes += kv.second;
+  std::string s = "ops " + when + " (" + std::to_string(nodes) + " nodes):\n";
+  for (const auto &kv : ops) s += "  " + kv.first + ": " + std::to_string(kv.second) + "\n";
+  return s;
+}
+
+void print_info(const std::string &model, const Session &session) {
+  std::string s = interface_text(model, session.inputs(), session.outputs());
   char kib[32];
   std::snprintf(kib, sizeof kib, "%.1f", static_cast<double>(session.constant_bytes()) / 1024.0);
   s += "constant bytes: " + std::to_string(session.constant_bytes()) + " (" + kib + " KiB)\n";
   s += weight_memory_line(session);
-  std::map<std::string, int> ops = session.op_histogram();
-  int nodes = 0;
-  for (const auto &kv : ops) nodes += kv.second;
-  s += "ops after optimisation (" + std::to_string(nodes) + " nodes):\n";
-  for (const auto &kv : ops) s += "  " + kv.first + ": " + std::to_string(kv.second) + "\n";
+  s += histogram_text("after optimisation", session.op_histogram());
   out(s);
+}
+
+int load_failure(const Options &o, const Status &s) {
+  std::string msg =
+      s.message().find(o.model) == std::string::npos ? o.model + ": " + s.message() : s.message();
+  return fail(load_exit_code(s), "cannot load model: " + msg);
+}
+
+// --info. A model that imports but cannot run (unsupported operators, say)
+// still shows its interface and its ops as imported, then what is missing,
+// and fails as loading it would.
+int run_info(const Options &o) {
+  Graph graph;
+  Status s = import_onnx_file(o.model, o.session, &graph);
+  if (!s.is_ok()) return load_failure(o, s);
+  std::vector<ValueInfo> inputs, outputs;
+  for (int v : graph.inputs) inputs.push_back(graph.values[size_t(v)]);
+  for (int v : graph.outputs) outputs.push_back(graph.values[size_t(v)]);
+  const std::map<std::string, int> ops = graph.op_histogram();
+  const std::vector<std::string> missing = unsupported_operators(graph);
+  std::unique_ptr<Session> session;
+  s = Session::create(std::move(graph), o.session, &session);
+  if (s.is_ok()) {
+    print_info(o.model, *session);
+    return kExitOk;
+  }
+  std::string text = interface_text(o.model, inputs, outputs) + histogram_text("as imported", ops);
+  if (!missing.empty()) {
+    text += "unsupported operators (" + std::to_string(missing.size()) + "):\n";
+    for (const std::string &m : missing) text += "  " + m + "\n";
+  }
+  out(text);
+  std::fflush(stdout);  // before the error line on a shared terminal
+  return load_failure(o, s);
 }
 
 // --profile prints the table, --trace writes the Chrome trace.
@@ -217,19 +262,13 @@ int run_cli(int argc, char **argv) {
                 "-o " + o.output + ": not a directory and no .bin, .npy or .pb extension");
   }
 
+  if (o.info) return run_info(o);
+
   Clock::time_point load_start = Clock::now();
   std::unique_ptr<Session> session;
   Status s = load_session_file(o.model, o.session, &session);
   double load_ms = micros_since(load_start) / 1000.0;
-  if (!s.is_ok()) {
-    std::string msg =
-        s.message().find(o.model) == std::string::npos ? o.model + ": " + s.message() : s.message();
-    return fail(load_exit_code(s), "cannot load model: " + msg);
-  }
-  if (o.info) {
-    print_info(o.model, *session);
-    return kExitOk;
-  }
+  if (!s.is_ok()) return load_failure(o, s);
 
   if (!o.output.empty() && !output_is_dir && session->outputs().size() != 1) {
     return fail(kExitUsage, "-o " + o.output + " names one file, but the model has " +

@@ -137,6 +137,10 @@ Status import_onnx_file(const std::string &path, Graph *out) {
   return import_file(path, physical_memory_bytes(), out);
 }
 
+Status import_onnx_file(const std::string &path, const SessionOptions &options, Graph *out) {
+  return import_file(path, memory_limit(options), out);
+}
+
 Status import_onnx_bytes(const void *data, size_t size, const std::string &base_dir, Graph *out) {
   if (data == nullptr && size > 0) return invalid_argument("model bytes are NULL");
   return import_model(data, size, base_dir, "ONNX model in memory", physical_memory_bytes(), out);
@@ -145,7 +149,7 @@ Status import_onnx_bytes(const void *data, size_t size, const std::string &base_
 Status load_session_file(const std::string &path, const SessionOptions &options,
                          std::unique_ptr<Session> *out) {
   Graph graph;
-  SI_RETURN_IF_ERROR(import_file(path, memory_limit(options), &graph));
+  SI_RETURN_IF_ERROR(import_onnx_file(path, options, &graph));
   return Session::create(std::move(graph), options, out);
 }
 
