@@ -636,6 +636,10 @@ TEST(Cli, ProfileShowsTheSparsePathAfterEachRelu) {
     }
   }
   EXPECT_EQ(sparse_rows, 3) << r.out;
+  // The first run and the warm-up are not profiled.
+  EXPECT_NE(r.out.find("profile: median of 8 warm run(s) after 2 warm-up run(s)\n"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("over 8 run(s)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("matmul work on the sparse path: "), std::string::npos) << r.out;
   std::string t = slurp(trace);
@@ -646,6 +650,31 @@ TEST(Cli, ProfileShowsTheSparsePathAfterEachRelu) {
     ++events;
   EXPECT_EQ(events, 8u * 3u) << t;  // one event per node and timed run
   EXPECT_NE(t.find("\"path\":\"sparse\""), std::string::npos);
+}
+
+TEST(Cli, ProfileWithoutBenchTimesWarmRuns) {
+  TempDir dir;
+  std::string trace = dir / "trace.json";
+  Result r = expect_ok({model_path(), data_path("input_0.bin"), "--profile", "--trace", trace});
+  int want = argmax_rows(read_floats(data_path("expected_0.bin")), 10)[0];
+  EXPECT_EQ(r.out.rfind("logits: float32 [1,10]\n", 0), 0u) << r.out;  // outputs first, once
+  EXPECT_NE(r.out.find("prediction: " + std::to_string(want) + "\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("logits:", 1), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("profile: median of 5 warm run(s) after 3 warm-up run(s)\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("over 5 run(s)"), std::string::npos) << r.out;
+  std::string t = slurp(trace);
+  size_t events = 0;
+  for (size_t at = t.find("\"ph\":\"X\""); at != std::string::npos;
+       at = t.find("\"ph\":\"X\"", at + 1))
+    ++events;
+  EXPECT_EQ(events, 5u * 3u) << t;  // one event per node and profiled run
+  // Eight input sets: the eight output runs warm up, then each set is profiled once.
+  r = expect_ok({model_path(), "--inputs-dir", source_dir() + "/models/digits_mlp", "--profile"});
+  EXPECT_NE(r.out.find("profile: median of 8 warm run(s) after 8 warm-up run(s)\n"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(Cli, ProfileWithDenseModeTakesNoSparsePath) {
