@@ -821,6 +821,13 @@ TEST(CliErrors, UnusableInputsExitThree) {
   write_bytes(dir / "bad.pb", "\xff\xff\xff garbage");
   expect_error({model_path(), dir / "bad.pb"}, 3, dir / "bad.pb");
   expect_error({model_path(), data_path("labels.txt")}, 3, "unknown input file type");
+  // A folder, whatever its name, named and pointed to --inputs-dir.
+  for (const std::string &folder :
+       {source_dir() + "/models/digits_mlp", data_path("test_data_set_0"), dir / "x.pb"}) {
+    ::mkdir(folder.c_str(), 0755);
+    expect_error({model_path(), folder}, 3, folder + " is a directory, not an input file");
+    expect_error({model_path(), "input=" + folder}, 3, "are read with --inputs-dir DIR");
+  }
   expect_error({model_path()}, 3, "too few inputs");
   expect_error({model_path(), data_path("input_0.bin"), data_path("input_1.bin")}, 3,
                "too many inputs");

@@ -496,6 +496,10 @@ def input_cases(mlp):
     inp("pb_external_data", [("x.pb", t.SerializeToString())], INPUT, "-", "external data")
     inp("input_file_missing", [("nothere.npy", None)], INPUT, "-", "nothere.npy")
     inp("input_unknown_extension", [("x.txt", b"1 2 3")], INPUT, "-", "unknown input file type")
+    inp("input_is_directory", [("sets", None)], INPUT, "-",
+        "sets is a directory, not an input file (input sets in the ONNX test layout")
+    write("input_is_directory", "sets/test_data_set_0/input_0.pb",
+          numpy_helper.from_array(ones, "X").SerializeToString())
     inp("bin_bool_not_0_or_1", [("b.bin", b"\x00\x01\x02\x01")], INPUT, "-", "not a bool",
         model="../common/bool_identity.onnx")
     inp("bad_max_memory_value", [("x.npy", npy(ones))], USAGE, "-", "--max-memory",
