@@ -486,7 +486,8 @@ TEST(Cli, BenchLastLineIsTheScriptLine) {
 class Json {
  public:
   explicit Json(const std::string &s) : s_(s) {}
-  // Flattens objects into "a.b" -> text of the scalar; false if it does not parse.
+  // Flattens objects into "a.b" -> text of the scalar, arrays into "a[0]",
+  // "a[1]", ...; false if it does not parse.
   bool parse(std::map<std::string, std::string> *out) {
     ws();
     if (!value("", out)) return false;
@@ -507,6 +508,21 @@ class Json {
     return true;
   }
   bool value(const std::string &key, std::map<std::string, std::string> *out) {
+    if (i_ < s_.size() && s_[i_] == '[') {
+      ++i_;
+      ws();
+      if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
+      for (size_t n = 0;; ++n) {
+        ws();
+        if (!value(key + "[" + std::to_string(n) + "]", out)) return false;
+        ws();
+        if (i_ < s_.size() && s_[i_] == ',') {
+          ++i_;
+          continue;
+        }
+        return i_ < s_.size() && s_[i_++] == ']';
+      }
+    }
     if (i_ < s_.size() && s_[i_] == '{') {
       ++i_;
       ws();
@@ -558,7 +574,18 @@ TEST(Cli, BenchJsonHasEveryKey) {
                           "latency_us.p99", "latency_us.max"}) {
     EXPECT_EQ(kv.count(key), 1u) << key << " missing in " << text;
   }
-  EXPECT_EQ(kv.size(), 12u) << text;
+  // Every timed iteration's latency, in run order: the nearest-rank p50 of
+  // these is the reported one.
+  std::vector<double> samples;
+  for (size_t i = 0; kv.count("samples_us[" + std::to_string(i) + "]"); ++i)
+    samples.push_back(std::stod(kv["samples_us[" + std::to_string(i) + "]"]));
+  ASSERT_EQ(samples.size(), 7u) << text;
+  EXPECT_EQ(kv.size(), 12u + 7u) << text;
+  std::vector<double> sorted = samples;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted.front(), std::stod(kv["latency_us.min"])) << text;
+  EXPECT_EQ(sorted.back(), std::stod(kv["latency_us.max"])) << text;
+  EXPECT_EQ(cli::nearest_rank(sorted, 50), std::stod(kv["latency_us.p50"])) << text;
   EXPECT_EQ(kv["iters"], "7");
   EXPECT_EQ(kv["warmup"], "0");
   EXPECT_EQ(kv["threads"], "1");
@@ -878,6 +905,15 @@ TEST(BenchStats, ScriptLineAndJson) {
   ASSERT_TRUE(Json(cli::bench_json(r)).parse(&kv)) << cli::bench_json(r);
   EXPECT_EQ(kv["mode"], "sparse");
   EXPECT_EQ(kv["latency_us.p99"], "100.0");
+  EXPECT_EQ(kv.count("samples_us[0]"), 0u);
+  EXPECT_NE(cli::bench_json(r).find("\"samples_us\":[]"), std::string::npos);
+  r.samples_us = {20, 12.34, 99.96};  // run order kept, one decimal
+  kv.clear();
+  ASSERT_TRUE(Json(cli::bench_json(r)).parse(&kv)) << cli::bench_json(r);
+  EXPECT_EQ(kv["samples_us[0]"], "20.0");
+  EXPECT_EQ(kv["samples_us[1]"], "12.3");
+  EXPECT_EQ(kv["samples_us[2]"], "100.0");
+  EXPECT_EQ(kv.count("samples_us[3]"), 0u);
 }
 
 TEST(OutputWriter, EscapesNamesIntoOneSafeComponent) {

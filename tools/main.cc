@@ -224,7 +224,8 @@ int run_bench(const Options &o, const Session &session, double load_ms,
     if (int code = run_one(&us)) return code;
   }
   report.set_warmup_runs(1 + o.warmup);
-  r.latency = compute_latency_stats(std::move(samples));
+  r.latency = compute_latency_stats(samples);
+  r.samples_us = std::move(samples);
   if (!o.json.empty()) {
     Status s = write_file_atomic(o.json, bench_json(r));
     if (!s.is_ok()) return fail(kExitUsage, "--json: " + s.message());
