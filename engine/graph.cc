@@ -93,4 +93,10 @@ const Tensor *Graph::constant(int value) const {
   return it == constants.end() ? nullptr : &it->second;
 }
 
+std::map<std::string, int> Graph::op_histogram() const {
+  std::map<std::string, int> h;
+  for (const Node &n : nodes) ++h[n.op_type];
+  return h;
+}
+
 }  // namespace si

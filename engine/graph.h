@@ -56,6 +56,17 @@ Attribute attr_string(const std::string &v);
 Attribute attr_ints(const std::vector<int64_t> &v);
 Attribute attr_floats(const std::vector<float> &v);
 
+struct Node;
+
+// The body of a graph attribute (If's then_branch, Loop's body, one graph of
+// a GRAPHS attribute), held so that a load can name every operator a body
+// needs: its nodes carry op type, name, domain, opset and their own bodies,
+// not inputs, outputs or attributes. No op runs a body yet.
+struct Subgraph {
+  std::string attr;  // "then_branch"; "branches[1]" for a GRAPHS attribute
+  std::vector<Node> nodes;
+};
+
 struct Node {
   std::string op_type;
   std::string name;
@@ -64,6 +75,7 @@ struct Node {
   std::vector<int> inputs;   // value ids; -1 for an omitted optional input
   std::vector<int> outputs;  // value ids; -1 for an omitted optional output
   std::map<std::string, Attribute> attrs;
+  std::vector<Subgraph> subgraphs;  // graph attributes' bodies, in attribute order
 
   bool has_attr(const std::string &key) const { return attrs.count(key) != 0; }
   int64_t attr_int(const std::string &key, int64_t fallback) const;
@@ -86,6 +98,8 @@ struct Graph {
   int add_value(ValueInfo info);                  // returns the new id
   bool is_constant(int value) const { return value >= 0 && constants.count(value) != 0; }
   const Tensor *constant(int value) const;  // nullptr unless constant
+  // op type -> node count (bodies of graph attributes not counted).
+  std::map<std::string, int> op_histogram() const;
 
  private:
   std::unordered_map<std::string, int> index_;

@@ -15,13 +15,23 @@ namespace si {
 
 namespace {
 
+void add_unsupported(const std::vector<Node> &nodes, const std::string &where,
+                     std::vector<std::string> *out) {
+  for (const Node &node : nodes) {
+    if (find_op(node.domain, node.op_type, node.opset) == nullptr)
+      out->push_back(node.describe() + where);
+    for (const Subgraph &body : node.subgraphs) {
+      add_unsupported(body.nodes,
+                      " in " + node.op_type + " (node \"" + node.name + "\") " + body.attr + where,
+                      out);
+    }
+  }
+}
+
 std::string list_unsupported(const Graph &graph) {
   std::string msg;
-  int count = 0;
-  for (const Node &node : graph.nodes) {
-    if (find_op(node.domain, node.op_type, node.opset) != nullptr) continue;
-    msg += (count++ ? "; " : "") + std::string("unsupported operator ") + node.describe();
-  }
+  for (const std::string &op : unsupported_operators(graph))
+    msg += (msg.empty() ? "" : "; ") + std::string("unsupported operator ") + op;
   return msg;
 }
 
@@ -95,6 +105,12 @@ std::string dims_str(const ValueInfo &info) {
 }
 
 }  // namespace
+
+std::vector<std::string> unsupported_operators(const Graph &graph) {
+  std::vector<std::string> out;
+  add_unsupported(graph.nodes, "", &out);
+  return out;
+}
 
 Status create_kernel(const Graph &graph, const Node &node, const SessionOptions &options,
                      std::unique_ptr<OpKernel> *out) {

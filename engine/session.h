@@ -83,6 +83,12 @@ class Session {
   size_t model_constant_bytes_ = 0;
 };
 
+// Every operator of `graph` the registry lacks, one entry per node in graph
+// order, each followed by those in its graph attributes' bodies (searched
+// recursively), e.g. `LSTM (node "/lstm", ai.onnx opset 16) in If (node
+// "/if_0") then_branch`. Empty when every node has a kernel.
+std::vector<std::string> unsupported_operators(const Graph &graph);
+
 // Creates the kernel for one node, or fails naming it (used by the session and
 // by constant folding).
 Status create_kernel(const Graph &graph, const Node &node, const SessionOptions &options,

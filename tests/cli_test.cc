@@ -247,6 +247,91 @@ std::string two_io_model() {
   return m.SerializeAsString();
 }
 
+void add_value(onnx::ValueInfoProto *v, const std::string &name, int32_t elem_type,
+               const std::vector<int64_t> &dims) {
+  v->set_name(name);
+  onnx::TypeProto_Tensor *t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(elem_type);
+  onnx::TensorShapeProto *shape = t->mutable_shape();  // a scalar's too
+  for (int64_t d : dims) {
+    onnx::TensorShapeProto_Dimension *dim = shape->add_dim();
+    if (d >= 0) dim->set_dim_value(d);
+  }
+}
+
+onnx::NodeProto *add_node(onnx::GraphProto *g, const std::string &op,
+                          const std::vector<std::string> &inputs, const std::string &output,
+                          const std::string &name) {
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string &i : inputs) n->add_input(i);
+  n->add_output(output);
+  return n;
+}
+
+// x float32 [1,4] -> MatMul "mm" with a constant w [5,3]: shapes that
+// contradict each other, though any input matching x's declaration is fine.
+std::string contradicting_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto *g = m.mutable_graph();
+  g->set_name("contradiction");
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 4});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {-1, -1});
+  onnx::TensorProto *w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  w->add_dims(5);
+  w->add_dims(3);
+  w->set_raw_data(std::string(15 * sizeof(float), '\0'));
+  add_node(g, "MatMul", {"x", "w"}, "y", "mm");
+  return m.SerializeAsString();
+}
+
+// c bool [], x float32 [1,1,4] -> Relu "pre" -> If "/if_0": then LSTM
+// "/lstm" (and a Relu), else Identity. The engine has neither If nor LSTM.
+std::string if_lstm_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(16);
+  onnx::GraphProto *g = m.mutable_graph();
+  g->set_name("if_lstm");
+  add_value(g->add_input(), "c", onnx::TensorProto::BOOL, {});
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {1, 1, 4});
+  add_value(g->add_output(), "y", onnx::TensorProto::FLOAT, {-1, -1, -1});
+  for (const auto &[name, k] : {std::pair<const char *, int64_t>{"lw", 4}, {"lr", 2}}) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : {int64_t{1}, int64_t{8}, k}) t->add_dims(d);
+    t->set_raw_data(std::string(size_t(8 * k) * sizeof(float), '\0'));
+  }
+  add_node(g, "Relu", {"x"}, "xr", "pre");
+  onnx::NodeProto *n = add_node(g, "If", {"c"}, "y", "/if_0");
+  onnx::AttributeProto *then_a = n->add_attribute();
+  then_a->set_name("then_branch");
+  then_a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto *then_g = then_a->mutable_g();
+  then_g->set_name("then");
+  onnx::NodeProto *lstm = add_node(then_g, "LSTM", {"xr", "lw", "lr"}, "yl", "/lstm");
+  onnx::AttributeProto *hidden = lstm->add_attribute();
+  hidden->set_name("hidden_size");
+  hidden->set_type(onnx::AttributeProto::INT);
+  hidden->set_i(2);
+  add_node(then_g, "Relu", {"xr"}, "unused", "/relu");
+  add_value(then_g->add_output(), "yl", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
+  onnx::AttributeProto *else_a = n->add_attribute();
+  else_a->set_name("else_branch");
+  else_a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto *else_g = else_a->mutable_g();
+  else_g->set_name("else");
+  add_node(else_g, "Identity", {"xr"}, "yi", "/id");
+  add_value(else_g->add_output(), "yi", onnx::TensorProto::FLOAT, {-1, -1, -1});
+  return m.SerializeAsString();
+}
+
 std::string float_bytes(const std::vector<float> &v) {
   return std::string(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(float));
 }
@@ -401,7 +486,8 @@ TEST(Cli, BenchLastLineIsTheScriptLine) {
 class Json {
  public:
   explicit Json(const std::string &s) : s_(s) {}
-  // Flattens objects into "a.b" -> text of the scalar; false if it does not parse.
+  // Flattens objects into "a.b" -> text of the scalar, arrays into "a[0]",
+  // "a[1]", ...; false if it does not parse.
   bool parse(std::map<std::string, std::string> *out) {
     ws();
     if (!value("", out)) return false;
@@ -422,6 +508,21 @@ class Json {
     return true;
   }
   bool value(const std::string &key, std::map<std::string, std::string> *out) {
+    if (i_ < s_.size() && s_[i_] == '[') {
+      ++i_;
+      ws();
+      if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
+      for (size_t n = 0;; ++n) {
+        ws();
+        if (!value(key + "[" + std::to_string(n) + "]", out)) return false;
+        ws();
+        if (i_ < s_.size() && s_[i_] == ',') {
+          ++i_;
+          continue;
+        }
+        return i_ < s_.size() && s_[i_++] == ']';
+      }
+    }
     if (i_ < s_.size() && s_[i_] == '{') {
       ++i_;
       ws();
@@ -473,7 +574,18 @@ TEST(Cli, BenchJsonHasEveryKey) {
                           "latency_us.p99", "latency_us.max"}) {
     EXPECT_EQ(kv.count(key), 1u) << key << " missing in " << text;
   }
-  EXPECT_EQ(kv.size(), 12u) << text;
+  // Every timed iteration's latency, in run order: the nearest-rank p50 of
+  // these is the reported one.
+  std::vector<double> samples;
+  for (size_t i = 0; kv.count("samples_us[" + std::to_string(i) + "]"); ++i)
+    samples.push_back(std::stod(kv["samples_us[" + std::to_string(i) + "]"]));
+  ASSERT_EQ(samples.size(), 7u) << text;
+  EXPECT_EQ(kv.size(), 12u + 7u) << text;
+  std::vector<double> sorted = samples;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted.front(), std::stod(kv["latency_us.min"])) << text;
+  EXPECT_EQ(sorted.back(), std::stod(kv["latency_us.max"])) << text;
+  EXPECT_EQ(cli::nearest_rank(sorted, 50), std::stod(kv["latency_us.p50"])) << text;
   EXPECT_EQ(kv["iters"], "7");
   EXPECT_EQ(kv["warmup"], "0");
   EXPECT_EQ(kv["threads"], "1");
@@ -510,6 +622,28 @@ TEST(Cli, InfoListsInterfaceWeightsAndOps) {
       << r.out;
 }
 
+TEST(Cli, InfoOfAModelItCannotRunListsWhatIsMissing) {
+  TempDir dir;
+  write_bytes(dir / "if_lstm.onnx", if_lstm_model());
+  std::vector<std::string> args = {dir / "if_lstm.onnx", "--info"};
+  Result r = run(args);
+  EXPECT_EQ(r.code, 2) << describe(args, r);
+  EXPECT_EQ(r.out, "model: " + dir / "if_lstm.onnx" +
+                       "\ninputs:\n  c: bool []\n  x: float32 [1,1,4]\n"
+                       "outputs:\n  y: float32 [?,?,?]\n"
+                       "ops as imported (2 nodes):\n  If: 1\n  Relu: 1\n"
+                       "unsupported operators (2):\n"
+                       "  If (node \"/if_0\", ai.onnx opset 16)\n"
+                       "  LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") "
+                       "then_branch\n")
+      << describe(args, r);
+  // The one error line is the load failure, as without --info.
+  expect_error(args, 2,
+               "unsupported operator If (node \"/if_0\", ai.onnx opset 16); unsupported operator "
+               "LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch");
+  expect_error({dir / "if_lstm.onnx", "--bench"}, 2, "unsupported operator LSTM");
+}
+
 TEST(Cli, ProfileShowsTheSparsePathAfterEachRelu) {
   TempDir dir;
   std::string trace = dir / "trace.json";
@@ -529,6 +663,10 @@ TEST(Cli, ProfileShowsTheSparsePathAfterEachRelu) {
     }
   }
   EXPECT_EQ(sparse_rows, 3) << r.out;
+  // The first run and the warm-up are not profiled.
+  EXPECT_NE(r.out.find("profile: median of 8 warm run(s) after 2 warm-up run(s)\n"),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("over 8 run(s)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("matmul work on the sparse path: "), std::string::npos) << r.out;
   std::string t = slurp(trace);
@@ -539,6 +677,31 @@ TEST(Cli, ProfileShowsTheSparsePathAfterEachRelu) {
     ++events;
   EXPECT_EQ(events, 8u * 3u) << t;  // one event per node and timed run
   EXPECT_NE(t.find("\"path\":\"sparse\""), std::string::npos);
+}
+
+TEST(Cli, ProfileWithoutBenchTimesWarmRuns) {
+  TempDir dir;
+  std::string trace = dir / "trace.json";
+  Result r = expect_ok({model_path(), data_path("input_0.bin"), "--profile", "--trace", trace});
+  int want = argmax_rows(read_floats(data_path("expected_0.bin")), 10)[0];
+  EXPECT_EQ(r.out.rfind("logits: float32 [1,10]\n", 0), 0u) << r.out;  // outputs first, once
+  EXPECT_NE(r.out.find("prediction: " + std::to_string(want) + "\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("logits:", 1), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("profile: median of 5 warm run(s) after 3 warm-up run(s)\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("over 5 run(s)"), std::string::npos) << r.out;
+  std::string t = slurp(trace);
+  size_t events = 0;
+  for (size_t at = t.find("\"ph\":\"X\""); at != std::string::npos;
+       at = t.find("\"ph\":\"X\"", at + 1))
+    ++events;
+  EXPECT_EQ(events, 5u * 3u) << t;  // one event per node and profiled run
+  // Eight input sets: the eight output runs warm up, then each set is profiled once.
+  r = expect_ok({model_path(), "--inputs-dir", source_dir() + "/models/digits_mlp", "--profile"});
+  EXPECT_NE(r.out.find("profile: median of 8 warm run(s) after 8 warm-up run(s)\n"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(Cli, ProfileWithDenseModeTakesNoSparsePath) {
@@ -649,6 +812,14 @@ TEST(CliErrors, BadModelsExitTwo) {
   write_bytes(dir / "cut.onnx", slurp(model_path()).substr(0, 1000));
   expect_error({dir / "cut.onnx", data_path("input_0.bin")}, 2, dir / "cut.onnx");
   expect_error({dir.path(), data_path("input_0.bin")}, 2, dir.path());
+  // Shapes that contradict each other fail the load, not the first run,
+  // although the input matches the declared [1,4].
+  write_bytes(dir / "contradiction.onnx", contradicting_model());
+  write_bytes(dir / "x.bin", float_bytes({1, 2, 3, 4}));
+  expect_error({dir / "contradiction.onnx", dir / "x.bin"}, 2,
+               "MatMul (node \"mm\", ai.onnx opset 13): Incompatible dimensions for matrix "
+               "multiplication (inputs \"x\" [1,4], \"w\" [5,3])");
+  expect_error({dir / "contradiction.onnx", "--info"}, 2, "MatMul (node \"mm\"");
 }
 
 TEST(CliErrors, UnusableInputsExitThree) {
@@ -677,6 +848,13 @@ TEST(CliErrors, UnusableInputsExitThree) {
   write_bytes(dir / "bad.pb", "\xff\xff\xff garbage");
   expect_error({model_path(), dir / "bad.pb"}, 3, dir / "bad.pb");
   expect_error({model_path(), data_path("labels.txt")}, 3, "unknown input file type");
+  // A folder, whatever its name, named and pointed to --inputs-dir.
+  for (const std::string &folder :
+       {source_dir() + "/models/digits_mlp", data_path("test_data_set_0"), dir / "x.pb"}) {
+    ::mkdir(folder.c_str(), 0755);
+    expect_error({model_path(), folder}, 3, folder + " is a directory, not an input file");
+    expect_error({model_path(), "input=" + folder}, 3, "are read with --inputs-dir DIR");
+  }
   expect_error({model_path()}, 3, "too few inputs");
   expect_error({model_path(), data_path("input_0.bin"), data_path("input_1.bin")}, 3,
                "too many inputs");
@@ -727,6 +905,15 @@ TEST(BenchStats, ScriptLineAndJson) {
   ASSERT_TRUE(Json(cli::bench_json(r)).parse(&kv)) << cli::bench_json(r);
   EXPECT_EQ(kv["mode"], "sparse");
   EXPECT_EQ(kv["latency_us.p99"], "100.0");
+  EXPECT_EQ(kv.count("samples_us[0]"), 0u);
+  EXPECT_NE(cli::bench_json(r).find("\"samples_us\":[]"), std::string::npos);
+  r.samples_us = {20, 12.34, 99.96};  // run order kept, one decimal
+  kv.clear();
+  ASSERT_TRUE(Json(cli::bench_json(r)).parse(&kv)) << cli::bench_json(r);
+  EXPECT_EQ(kv["samples_us[0]"], "20.0");
+  EXPECT_EQ(kv["samples_us[1]"], "12.3");
+  EXPECT_EQ(kv["samples_us[2]"], "100.0");
+  EXPECT_EQ(kv.count("samples_us[3]"), 0u);
 }
 
 TEST(OutputWriter, EscapesNamesIntoOneSafeComponent) {

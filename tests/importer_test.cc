@@ -672,6 +672,9 @@ TEST(ImporterGraph, AttributesOfEveryKind) {
   EXPECT_EQ(node.attr_ints("in"), std::vector<int64_t>{5});
   EXPECT_EQ(node.attrs.at("st").strings, (std::vector<std::string>{"a", "b"}));
   EXPECT_FALSE(node.has_attr("body"));
+  ASSERT_EQ(node.subgraphs.size(), 1u);  // a graph attribute is kept as a body
+  EXPECT_EQ(node.subgraphs[0].attr, "body");
+  EXPECT_TRUE(node.subgraphs[0].nodes.empty());
 }
 
 TEST(ImporterGraph, UnsupportedOpsLoadButSessionNamesThem) {
@@ -691,6 +694,188 @@ TEST(ImporterGraph, UnsupportedOpsLoadButSessionNamesThem) {
   EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.message();
   EXPECT_NE(s.message().find("NoSuchOp"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("mystery"), std::string::npos) << s.message();
+}
+
+// A body (an If branch) whose nodes read x, lw, lr from the outer graph and
+// whose output is the first node's first output.
+onnx::GraphProto body(const std::string &name, const std::vector<onnx::NodeProto> &nodes) {
+  onnx::ModelProto holder;
+  holder.mutable_graph()->set_name(name);
+  for (const onnx::NodeProto &n : nodes) *holder.mutable_graph()->add_node() = n;
+  add_output(&holder, nodes[0].output(0), onnx::TensorProto::FLOAT, {-1, -1, -1});
+  return holder.graph();
+}
+
+onnx::NodeProto body_node(const std::string &op, const std::string &name,
+                          const std::vector<std::string> &inputs) {
+  onnx::ModelProto holder;
+  onnx::NodeProto *n = add_node(&holder, op, inputs, {name + "_out"}, name);
+  if (op == "LSTM" || op == "GRU") add_attr(n, "hidden_size", onnx::AttributeProto::INT)->set_i(2);
+  return *n;
+}
+
+onnx::NodeProto if_node(const std::string &name, const onnx::GraphProto &then_branch,
+                        const onnx::GraphProto &else_branch) {
+  onnx::ModelProto holder;
+  onnx::NodeProto *n = add_node(&holder, "If", {"c"}, {name + "_out"}, name);
+  *add_attr(n, "then_branch", onnx::AttributeProto::GRAPH)->mutable_g() = then_branch;
+  *add_attr(n, "else_branch", onnx::AttributeProto::GRAPH)->mutable_g() = else_branch;
+  return *n;
+}
+
+TEST(ImporterGraph, SessionNamesUnsupportedOpsInsideBodies) {
+  // If /if_0: then LSTM and Relu; else If /if_1 (then GRU, else Identity).
+  const std::vector<std::string> rnn_inputs = {"x", "lw", "lr"};
+  onnx::NodeProto inner = if_node("/if_1", body("then1", {body_node("GRU", "/gru", rnn_inputs)}),
+                                  body("else1", {body_node("Identity", "/id", {"x"})}));
+  onnx::NodeProto outer = if_node(
+      "/if_0",
+      body("then0", {body_node("LSTM", "/lstm", rnn_inputs), body_node("Relu", "/relu", {"x"})}),
+      body("else0", {inner}));
+  onnx::ModelProto m = base_model(16);
+  add_input(&m, "c", onnx::TensorProto::BOOL, {});
+  add_input(&m, "x", onnx::TensorProto::FLOAT, {1, 1, 4});
+  add_output(&m, "/if_0_out", onnx::TensorProto::FLOAT, {-1, -1, -1});
+  for (const auto &[name, hidden] : {std::pair<const char *, int64_t>{"lw", 4}, {"lr", 2}}) {
+    onnx::TensorProto t = float_tensor(name, {1, 8, hidden});
+    t.set_raw_data(std::string(size_t(8 * hidden) * 4, '\0'));
+    *m.mutable_graph()->add_initializer() = t;
+  }
+  *m.mutable_graph()->add_node() = outer;
+
+  Graph g;
+  Status s = import_model(m, &g);
+  ASSERT_TRUE(s.is_ok()) << s.message();
+  ASSERT_EQ(g.nodes.size(), 1u);
+  ASSERT_EQ(g.nodes[0].subgraphs.size(), 2u);
+  EXPECT_EQ(g.nodes[0].subgraphs[0].attr, "then_branch");
+  ASSERT_EQ(g.nodes[0].subgraphs[0].nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[0].subgraphs[0].nodes[0].op_type, "LSTM");
+  EXPECT_EQ(g.nodes[0].subgraphs[0].nodes[0].opset, 16);
+  EXPECT_EQ(unsupported_operators(g),
+            (std::vector<std::string>{
+                "If (node \"/if_0\", ai.onnx opset 16)",
+                "LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch",
+                "If (node \"/if_1\", ai.onnx opset 16) in If (node \"/if_0\") else_branch",
+                "GRU (node \"/gru\", ai.onnx opset 16) in If (node \"/if_1\") then_branch in If "
+                "(node \"/if_0\") else_branch"}));
+  std::string bytes;
+  ASSERT_TRUE(m.SerializeToString(&bytes));
+  std::unique_ptr<Session> session;
+  s = load_session_bytes(bytes.data(), bytes.size(), SessionOptions(), &session);
+  EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.message();
+  EXPECT_NE(s.message().find("unsupported operator If (node \"/if_0\", ai.onnx opset 16); "
+                             "unsupported operator LSTM (node \"/lstm\", ai.onnx opset 16) in If "
+                             "(node \"/if_0\") then_branch; "),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("unsupported operator GRU"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("Relu"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("Identity"), std::string::npos) << s.message();
+}
+
+// --- shapes that contradict each other -------------------------------------
+
+// x[x_dims] -> MatMul "mm" with a constant w[5,3] -> Relu "act" -> y.
+onnx::ModelProto matmul_model(const std::vector<int64_t> &x_dims) {
+  onnx::ModelProto m = base_model();
+  add_input(&m, "x", onnx::TensorProto::FLOAT, x_dims);
+  add_output(&m, "y", onnx::TensorProto::FLOAT, {-1, -1});
+  onnx::TensorProto w = float_tensor("w", {5, 3});
+  w.set_raw_data(std::string(15 * 4, '\0'));
+  *m.mutable_graph()->add_initializer() = w;
+  add_node(&m, "MatMul", {"x", "w"}, {"h"}, "mm");
+  add_node(&m, "Relu", {"h"}, {"y"}, "act");
+  return m;
+}
+
+TEST(ImporterShapes, StaticContradictionFailsTheLoadNamingNodeAndShapes) {
+  Graph g;
+  Status s = import_model(matmul_model({1, 4}), &g);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel) << s.message();
+  EXPECT_NE(s.message().find("MatMul (node \"mm\", ai.onnx opset 13): Incompatible dimensions"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("(inputs \"x\" [1,4], \"w\" [5,3])"), std::string::npos)
+      << s.message();
+  // Relu only lost its input's type: a consequence, not named.
+  EXPECT_EQ(s.message().find("act"), std::string::npos) << s.message();
+  // A symbolic batch leaves K known: still a contradiction.
+  EXPECT_STATUS(import_model(matmul_model({-2, 4}), &g), StatusCode::kInvalidModel, "\"x\" [N,4]");
+}
+
+TEST(ImporterShapes, UnknownAndSymbolicDimsAreNoContradiction) {
+  for (const std::vector<int64_t> &dims :
+       {std::vector<int64_t>{1, -1}, {-2, -1}, {-1, 5}, {-2, 5}}) {
+    Graph g;
+    Status s = import_model(matmul_model(dims), &g);
+    EXPECT_TRUE(s.is_ok()) << s.message();
+  }
+}
+
+TEST(ImporterShapes, EveryContradictingNodeIsNamedInNodeOrder) {
+  onnx::ModelProto m = matmul_model({1, 4});
+  // Unnamed: named as the engine names it, by index.
+  onnx::NodeProto *sm = add_node(&m, "Softmax", {"x"}, {"s"});
+  add_attr(sm, "axis", onnx::AttributeProto::INT)->set_i(5);
+  add_output(&m, "s", onnx::TensorProto::FLOAT, {1, 4});
+  Graph g;
+  Status s = import_model(m, &g);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel) << s.message();
+  const size_t mm = s.message().find("MatMul (node \"mm\""),
+               softmax = s.message().find(
+                   "; Softmax (node \"Softmax_2\", ai.onnx opset 13): "
+                   "'axis' must be in [-2 , 1]");
+  EXPECT_NE(mm, std::string::npos) << s.message();
+  EXPECT_NE(softmax, std::string::npos) << s.message();
+  EXPECT_LT(mm, softmax) << s.message();
+}
+
+TEST(ImporterShapes, MalformedInitializersComeBeforeTheShapesTheyGive) {
+  // w's raw data is too short for its dims, which contradict x as well.
+  onnx::ModelProto m = matmul_model({1, 4});
+  m.mutable_graph()->mutable_initializer(0)->set_raw_data(std::string(4, '\0'));
+  Graph g;
+  EXPECT_STATUS(import_model(m, &g), StatusCode::kInvalidModel, "has 4 bytes in raw_data");
+}
+
+TEST(ImporterShapes, RanksThatWouldCrashInferenceFailNamingTheNode) {
+  // Gemm-6 with a 1-D B: libonnx reads B's dims 0 and 1 unchecked, so the
+  // importer's guard reports it without running inference.
+  onnx::ModelProto m = base_model(6, 3);
+  add_input(&m, "a", onnx::TensorProto::FLOAT, {2, 3});
+  add_input(&m, "b", onnx::TensorProto::FLOAT, {3});
+  add_input(&m, "c", onnx::TensorProto::FLOAT, {4});
+  add_output(&m, "y", onnx::TensorProto::FLOAT, {2, 4});
+  add_node(&m, "Gemm", {"a", "b", "c"}, {"y"}, "g6");
+  Graph g;
+  EXPECT_STATUS(import_model(m, &g), StatusCode::kInvalidModel,
+                "Gemm (node \"g6\", ai.onnx opset 6): input 1 \"b\" has rank 1");
+  // Conv whose weight rank differs from X's, and one whose kernel_shape
+  // has too few values.
+  for (int variant = 0; variant < 2; ++variant) {
+    onnx::ModelProto c = base_model(11);
+    add_input(&c, "x", onnx::TensorProto::FLOAT, {1, 1, 3, 3});
+    add_input(&c, "w", onnx::TensorProto::FLOAT,
+              variant == 0 ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1, 1, 2, 2});
+    add_output(&c, "y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
+    onnx::NodeProto *conv = add_node(&c, "Conv", {"x", "w"}, {"y"}, "conv");
+    if (variant == 1) add_attr(conv, "kernel_shape", onnx::AttributeProto::INTS)->add_ints(2);
+    EXPECT_STATUS(import_model(c, &g), StatusCode::kInvalidModel,
+                  variant == 0 ? "Conv (node \"conv\", ai.onnx opset 11): input 1 \"w\" has rank 2"
+                               : "attribute kernel_shape has 1 values, input 0 of rank 4 needs 2");
+  }
+  // A weight whose rank the guard cannot know (a Reshape's output): no
+  // contradiction known, so the model loads without inferred hints.
+  onnx::ModelProto c = base_model(11);
+  add_input(&c, "x", onnx::TensorProto::FLOAT, {1, 1, 3, 3});
+  add_input(&c, "w0", onnx::TensorProto::FLOAT, {4});
+  add_input(&c, "dims", onnx::TensorProto::INT64, {4});
+  add_output(&c, "y", onnx::TensorProto::FLOAT, {-1, -1, -1, -1});
+  add_node(&c, "Reshape", {"w0", "dims"}, {"w"}, "to_weight");
+  add_node(&c, "Conv", {"x", "w"}, {"y"}, "conv");
+  Status s = import_model(c, &g);
+  EXPECT_TRUE(s.is_ok()) << s.message();
 }
 
 // --- opsets ---------------------------------------------------------------

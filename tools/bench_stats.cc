@@ -47,12 +47,15 @@ std::string latency_line(const LatencyStats &s) {
 
 std::string bench_json(const BenchReport &r) {
   const LatencyStats &s = r.latency;
+  std::string samples;
+  for (double us : r.samples_us) samples += (samples.empty() ? "" : ",") + fixed(us, 1);
   return "{\"load_ms\":" + fixed(r.load_ms, 3) + ",\"first_run_us\":" + fixed(r.first_run_us, 1) +
          ",\"iters\":" + std::to_string(s.iters) + ",\"warmup\":" + std::to_string(r.warmup) +
          ",\"threads\":" + std::to_string(r.threads) + ",\"mode\":\"" + r.mode +
          "\",\"latency_us\":{\"min\":" + fixed(s.min, 1) + ",\"mean\":" + fixed(s.mean, 1) +
          ",\"p50\":" + fixed(s.p50, 1) + ",\"p90\":" + fixed(s.p90, 1) +
-         ",\"p99\":" + fixed(s.p99, 1) + ",\"max\":" + fixed(s.max, 1) + "}}\n";
+         ",\"p99\":" + fixed(s.p99, 1) + ",\"max\":" + fixed(s.max, 1) + "},\"samples_us\":[" +
+         samples + "]}\n";
 }
 
 }  // namespace si::cli

@@ -28,10 +28,12 @@ struct BenchReport {
   int threads = 0;
   std::string mode;  // "auto", "dense", "sparse"
   LatencyStats latency;
+  std::vector<double> samples_us;  // every timed iteration, in run order
 };
 
 // {"load_ms":..,"first_run_us":..,"iters":..,"warmup":..,"threads":..,
-//  "mode":"..","latency_us":{"min":..,"mean":..,"p50":..,"p90":..,"p99":..,"max":..}}
+//  "mode":"..","latency_us":{"min":..,"mean":..,"p50":..,"p90":..,"p99":..,"max":..},
+//  "samples_us":[..]}  (one decimal; samples in run order, so a tail is visible)
 std::string bench_json(const BenchReport &report);
 
 }  // namespace si::cli

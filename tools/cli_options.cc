@@ -83,11 +83,16 @@ a ReLU make unnecessary.
                    timed runs cycling through the input sets. The last line
                    is `latency_us p50=.. p90=.. p99=.. mean=.. iters=N`.
   --json FILE      with --bench: also write the results as JSON
-  --info           print inputs, outputs, weight memory and the op histogram
-  --profile        per node: op, name, output shape, time (median over the
-                   --bench timed runs), share of total; for matmuls the input
-                   density and the path taken (sparse/dense); then the share
-                   of matmul work that ran sparse and weight bytes read
+  --info           print inputs, outputs, weight memory and the op histogram;
+                   for a model that cannot run, its inputs, outputs and ops as
+                   imported, then what is missing (exit 2)
+  --profile        per node: op, name, output shape, time, share of total;
+                   for matmuls the input density and the path taken
+                   (sparse/dense); then the share of matmul work that ran
+                   sparse and weight bytes read. Times are medians over warm
+                   runs: without --bench, 5 profiled runs (at least one per
+                   input set) after 3 warm-up runs (those printing the
+                   outputs count); with --bench, the timed runs
   --trace FILE     the same runs as a Chrome trace (chrome://tracing)
   -h, --help       this text
   --version        print the version

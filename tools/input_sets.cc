@@ -37,6 +37,11 @@ bool file_exists(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+bool is_directory(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 }  // namespace
 
 bool natural_less(const std::string &a, const std::string &b) {
@@ -105,6 +110,13 @@ int assign_inputs(const std::vector<std::string> &args, const std::vector<ValueI
       return kExitInput;
     }
     (*paths)[next++] = path;
+  }
+  for (const std::string &path : *paths) {
+    if (!is_directory(path)) continue;
+    *error = path +
+             " is a directory, not an input file (input sets in the ONNX test layout, "
+             "DIR/test_data_set_*/input_<i>.pb, are read with --inputs-dir DIR)";
+    return kExitInput;
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!named[i] && i >= next) {

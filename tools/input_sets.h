@@ -22,7 +22,8 @@ struct InputSet {
 // arguments to the inputs not named, in order. An argument whose part before
 // '=' is not an input name is a path if such a file exists. On failure returns
 // the exit code (kExitUsage for an unknown or repeated name, kExitInput for a
-// wrong number of inputs) and sets `error`; 0 on success.
+// directory given as a file or a wrong number of inputs) and sets `error`; 0
+// on success.
 int assign_inputs(const std::vector<std::string> &args, const std::vector<ValueInfo> &inputs,
                   std::vector<std::string> *paths, std::string *error);
 

@@ -59,6 +59,9 @@ std::string ProfileReport::table() const {
   }
   std::string out;
   char line[512];
+  std::snprintf(line, sizeof line, "profile: median of %zu warm run(s) after %ld warm-up run(s)\n",
+                runs_.size(), warmup_runs_);
+  out += line;
   std::snprintf(line, sizeof line, "%-16s %-24s %-18s %10s %6s %8s  %s\n", "op", "node", "output",
                 "time_us", "share", "density", "path");
   out += line;

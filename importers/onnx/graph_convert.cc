@@ -13,6 +13,38 @@ std::string quoted(const std::string &s) {
   return "\"" + s + "\"";
 }
 
+Status add_bodies(const onnx::NodeProto &p, const OpsetMap &opsets, Node *n);
+
+// A body's nodes with their headers and their own bodies.
+Status body_from_proto(const onnx::GraphProto &g, const std::string &attr, const OpsetMap &opsets,
+                       Subgraph *out) {
+  out->attr = attr;
+  for (int i = 0; i < g.node_size(); ++i) {
+    Node n;
+    SI_RETURN_IF_ERROR(node_header(g, i, opsets, &n));
+    SI_RETURN_IF_ERROR(add_bodies(g.node(i), opsets, &n));
+    out->nodes.push_back(std::move(n));
+  }
+  return Status::ok();
+}
+
+// Recursion depth is bounded by protobuf's nesting limit on the parsed model.
+Status add_bodies(const onnx::NodeProto &p, const OpsetMap &opsets, Node *n) {
+  for (const onnx::AttributeProto &a : p.attribute()) {
+    if (a.type() == onnx::AttributeProto::GRAPH) {
+      n->subgraphs.emplace_back();
+      SI_RETURN_IF_ERROR(body_from_proto(a.g(), a.name(), opsets, &n->subgraphs.back()));
+    } else if (a.type() == onnx::AttributeProto::GRAPHS) {
+      for (int k = 0; k < a.graphs_size(); ++k) {
+        n->subgraphs.emplace_back();
+        SI_RETURN_IF_ERROR(body_from_proto(a.graphs(k), a.name() + "[" + std::to_string(k) + "]",
+                                           opsets, &n->subgraphs.back()));
+      }
+    }
+  }
+  return Status::ok();
+}
+
 class Converter {
  public:
   Converter(const onnx::GraphProto &g, const OpsetMap &opsets, const std::string &base_dir)
@@ -63,20 +95,7 @@ class Converter {
     return Status::ok();
   }
 
-  // The node as the engine will see it, without inputs/outputs/attributes.
-  Status node_header(int index, Node *n) {
-    const onnx::NodeProto &p = g_.node(index);
-    n->op_type = p.op_type();
-    n->name = p.name().empty() ? p.op_type() + "_" + std::to_string(index) : p.name();
-    n->domain = p.domain() == "ai.onnx" ? "" : p.domain();
-    auto it = opsets_.find(n->domain);
-    if (it == opsets_.end()) {
-      return invalid_model(n->describe() + ": the model imports no opset for domain " +
-                           (n->domain.empty() ? "ai.onnx" : n->domain));
-    }
-    n->opset = it->second;
-    return Status::ok();
-  }
+  Status node_header(int index, Node *n) { return onnx_import::node_header(g_, index, opsets_, n); }
 
   static bool is_constant_node(const Node &n) {
     return n.domain.empty() && n.op_type == "Constant";
@@ -140,6 +159,7 @@ class Converter {
         SI_RETURN_IF_ERROR(attribute_from_proto(a, n.describe(), base_dir_, &kept, &attr));
         if (kept) n.attrs[a.name()] = std::move(attr);
       }
+      SI_RETURN_IF_ERROR(add_bodies(p, opsets_, &n));
       graph_.nodes.push_back(std::move(n));
     }
     return Status::ok();
@@ -176,6 +196,20 @@ class Converter {
 };
 
 }  // namespace
+
+Status node_header(const onnx::GraphProto &g, int index, const OpsetMap &opsets, Node *n) {
+  const onnx::NodeProto &p = g.node(index);
+  n->op_type = p.op_type();
+  n->name = p.name().empty() ? p.op_type() + "_" + std::to_string(index) : p.name();
+  n->domain = p.domain() == "ai.onnx" ? "" : p.domain();
+  auto it = opsets.find(n->domain);
+  if (it == opsets.end()) {
+    return invalid_model(n->describe() + ": the model imports no opset for domain " +
+                         (n->domain.empty() ? "ai.onnx" : n->domain));
+  }
+  n->opset = it->second;
+  return Status::ok();
+}
 
 Status convert_graph(const onnx::ModelProto &model,
                      const std::vector<onnx::ValueInfoProto> &declared_outputs,

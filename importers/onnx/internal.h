@@ -82,6 +82,10 @@ Status run_checker(onnx::ModelProto *model, const std::string &base_dir);
 Status infer_shapes(const OpsetMap &opsets, onnx::ModelProto *model);
 
 // --- graph_convert.cc ---
+// Node `index` of `g` as the engine names it (op type, name or
+// "<op_type>_<index>" when the file gives none, domain, opset), without
+// inputs, outputs or attributes.
+Status node_header(const onnx::GraphProto &g, int index, const OpsetMap &opsets, Node *n);
 // `declared_outputs`: the graph outputs as the file declares them, taken
 // before shape inference merged inferred types into them.
 Status convert_graph(const onnx::ModelProto &model,

@@ -93,9 +93,16 @@ Status import_parsed(onnx::ModelProto *model, const std::string &base_dir,
   const auto &outs = model->graph().output();
   std::vector<onnx::ValueInfoProto> declared_outputs(outs.begin(), outs.end());
   // In place rather than on a copy: the proto holds every weight, and
-  // inference only adds value_info.
-  SI_RETURN_IF_ERROR(onnx_import::infer_shapes(opsets, model));
-  return onnx_import::convert_graph(*model, declared_outputs, opsets, base_dir, out);
+  // inference only adds value_info. Its failure (shapes that contradict each
+  // other) counts once the graph converts: a malformed initializer comes
+  // first, being the cause of the shapes inference saw.
+  const Status inferred = onnx_import::infer_shapes(opsets, model);
+  Graph graph;
+  SI_RETURN_IF_ERROR(
+      onnx_import::convert_graph(*model, declared_outputs, opsets, base_dir, &graph));
+  SI_RETURN_IF_ERROR(inferred);
+  *out = std::move(graph);
+  return Status::ok();
 }
 
 Status import_model(const void *data, size_t size, const std::string &base_dir,
@@ -130,6 +137,10 @@ Status import_onnx_file(const std::string &path, Graph *out) {
   return import_file(path, physical_memory_bytes(), out);
 }
 
+Status import_onnx_file(const std::string &path, const SessionOptions &options, Graph *out) {
+  return import_file(path, memory_limit(options), out);
+}
+
 Status import_onnx_bytes(const void *data, size_t size, const std::string &base_dir, Graph *out) {
   if (data == nullptr && size > 0) return invalid_argument("model bytes are NULL");
   return import_model(data, size, base_dir, "ONNX model in memory", physical_memory_bytes(), out);
@@ -138,7 +149,7 @@ Status import_onnx_bytes(const void *data, size_t size, const std::string &base_
 Status load_session_file(const std::string &path, const SessionOptions &options,
                          std::unique_ptr<Session> *out) {
   Graph graph;
-  SI_RETURN_IF_ERROR(import_file(path, memory_limit(options), &graph));
+  SI_RETURN_IF_ERROR(import_onnx_file(path, options, &graph));
   return Session::create(std::move(graph), options, out);
 }
 

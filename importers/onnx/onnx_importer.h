@@ -19,6 +19,11 @@ namespace si {
 // External data is resolved inside the file's folder only.
 Status import_onnx_file(const std::string &path, Graph *out);
 
+// Same, with the model's constants held to options' memory limit as
+// load_session_file holds them (for a caller that reads the graph before
+// creating the session).
+Status import_onnx_file(const std::string &path, const SessionOptions &options, Graph *out);
+
 // Same from bytes in memory. `base_dir` is the folder external data is
 // resolved in; empty means a model with external data is rejected.
 Status import_onnx_bytes(const void *data, size_t size, const std::string &base_dir, Graph *out);
