@@ -239,7 +239,6 @@ int run_bench(const Options &o, const Session &session, double load_ms,
                 r.threads, r.mode.c_str(), sets.size(), r.load_ms, r.first_run_us, r.warmup,
                 l.iters, l.min, l.mean, l.p50, l.p90, l.p99, l.max);
   if (int code = emit_profile(o, session, report)) return code;
-  // After the runs: layouts that calibration added on the first calls count.
   const std::string memory = o.profile ? "" : weight_memory_line(session);
   out("model: " + o.model + "\n" + buf + memory + latency_line(l) + "\n");
   return kExitOk;
