@@ -1,11 +1,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace si {
 
 // Which matmul path consumers may take (C API si_mode has the same values).
 enum class ExecMode { kAuto = 0, kDense = 1, kSparse = 2 };
+
+// "auto", "dense", "sparse": the names the CLI prints and the Python module
+// takes. false (and *out unchanged) for any other name.
+const char *exec_mode_name(ExecMode mode);
+bool exec_mode_from_name(const std::string &name, ExecMode *out);
 
 struct SessionOptions {
   int threads = 0;  // intra-op threads; 0 = all cores

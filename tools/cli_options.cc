@@ -107,18 +107,6 @@ file, wrong size, dtype or shape, wrong number of inputs); 4 internal error.
 )";
 }
 
-const char *mode_name(ExecMode mode) {
-  switch (mode) {
-    case ExecMode::kDense:
-      return "dense";
-    case ExecMode::kSparse:
-      return "sparse";
-    case ExecMode::kAuto:
-      break;
-  }
-  return "auto";
-}
-
 bool parse_args(int argc, const char *const *argv, Options *out, std::string *error) {
   Options o;
   bool dense = false, sparse = false, saw_warmup = false, saw_iters = false;

@@ -39,6 +39,5 @@ struct Options {
 bool parse_args(int argc, const char *const *argv, Options *out, std::string *error);
 
 const char *usage_text();
-const char *mode_name(ExecMode mode);  // "auto", "dense", "sparse"
 
 }  // namespace si::cli

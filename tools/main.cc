@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/options.h"
+#include "engine/profile_summary.h"
 #include "engine/session.h"
 #include "importers/onnx/onnx_importer.h"
 #include "tools/bench_stats.h"
@@ -164,24 +166,22 @@ int emit_profile(const Options &o, const Session &session, const ProfileReport &
   return kExitOk;
 }
 
-// --profile / --trace without --bench: a first call pays one-time costs
-// (page faults on fresh buffers, cold caches and weights) many times over a
-// warm one, so the profiled calls come after kProfileWarmup calls (the runs
-// that printed the outputs count), kProfileRuns of them and at least one per
-// input set, cycling through the sets.
-constexpr size_t kProfileWarmup = 3, kProfileRuns = 5;
+// --profile / --trace without --bench: the profiled calls come after
+// kDefaultProfileWarmupRuns calls (the runs that printed the outputs count),
+// kDefaultProfileRuns of them and at least one per input set, cycling through
+// the sets.
 
 int run_profile(const Options &o, const Session &session, const std::vector<InputSet> &sets) {
   std::vector<Tensor> outputs;
   size_t warmup = sets.size();
-  for (; warmup < kProfileWarmup; ++warmup) {
+  for (; warmup < kDefaultProfileWarmupRuns; ++warmup) {
     const InputSet &set = sets[warmup % sets.size()];
     Status s = session.run(set.tensors, &outputs);
     if (!s.is_ok()) return run_failure(o, set, s);
   }
   ProfileReport report;
   RunProfile profile;
-  for (size_t i = 0; i < std::max(kProfileRuns, sets.size()); ++i) {
+  for (size_t i = 0; i < std::max(kDefaultProfileRuns, sets.size()); ++i) {
     const InputSet &set = sets[i % sets.size()];
     Status s = session.run(set.tensors, &outputs, &profile);
     if (!s.is_ok()) return run_failure(o, set, s);
@@ -213,7 +213,7 @@ int run_bench(const Options &o, const Session &session, double load_ms,
   r.load_ms = load_ms;
   r.warmup = o.warmup;
   r.threads = session.options().threads;
-  r.mode = mode_name(session.options().mode);
+  r.mode = exec_mode_name(session.options().mode);
   if (int code = run_one(&r.first_run_us)) return code;
   report = ProfileReport();  // the first run pays one-time costs: keep it out
   for (long i = 0; i < o.warmup; ++i) {

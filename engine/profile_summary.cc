@@ -1,0 +1,65 @@
+#include "engine/profile_summary.h"
+
+#include <algorithm>
+#include <map>
+
+namespace si {
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string path_summary(const std::map<std::string, int> &paths) {
+  if (paths.size() == 1) return paths.begin()->first;
+  std::string s;
+  for (const auto &kv : paths)
+    s += (s.empty() ? "" : "/") + kv.first + " " + std::to_string(kv.second);
+  return s;
+}
+
+}  // namespace
+
+ProfileSummary summarize_profile(const std::vector<RunProfile> &runs) {
+  ProfileSummary out;
+  out.runs = runs.size();
+  if (runs.empty()) return out;
+  int64_t sparse_work = 0, all_work = 0, read = 0;
+  for (size_t i = 0; i < runs[0].steps.size(); ++i) {
+    const StepRecord &first = runs[0].steps[i];
+    StepSummary s;
+    s.op_type = first.op_type;
+    s.name = first.name;
+    s.output_shape = first.output_shape;
+    s.consumer = first.consumer;
+    std::vector<double> times, densities;
+    std::map<std::string, int> paths;
+    for (const RunProfile &r : runs) {
+      const StepRecord &rec = r.steps[i];
+      times.push_back(rec.time_us);
+      if (!s.consumer) continue;
+      const MatmulProfile &m = rec.matmul;
+      if (m.density >= 0) densities.push_back(m.density);
+      ++paths[m.path];
+      all_work += m.weight_bytes_dense;
+      if (std::string(m.path) != "dense") sparse_work += m.weight_bytes_dense;
+      read += m.weight_bytes_read;
+    }
+    s.time_us = median(times);
+    if (s.consumer) {
+      s.density = densities.empty() ? -1 : median(densities);
+      s.path = path_summary(paths);
+    }
+    out.total_us += s.time_us;
+    out.steps.push_back(std::move(s));
+  }
+  if (all_work > 0) out.sparse_work_share = double(sparse_work) / double(all_work);
+  out.weight_bytes_read = double(read) / double(runs.size());
+  out.weight_bytes_dense = double(all_work) / double(runs.size());
+  return out;
+}
+
+}  // namespace si

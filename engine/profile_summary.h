@@ -1,0 +1,50 @@
+// Profiled runs of one session reduced to what a reader wants: per step the
+// median time and density and the paths taken, plus the totals. One home for
+// the arithmetic the CLI's --profile table (tools/profile_report.h) and the
+// Python module's InferenceSession.profile (python/) both show.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/session.h"
+#include "engine/tensor.h"
+
+namespace si {
+
+// Calls made before the profiled ones, and profiled calls, when the caller
+// does not say: a first call pays one-time costs (page faults on fresh
+// buffers, cold caches and weights) many times over a warm one.
+constexpr size_t kDefaultProfileWarmupRuns = 3, kDefaultProfileRuns = 5;
+
+struct StepSummary {
+  std::string op_type;
+  std::string name;
+  Shape output_shape;  // first output, as the first run saw it
+  double time_us = 0;  // median over the runs
+  bool consumer = false;
+  // Consumers only (-1 / "" otherwise): median input density over the runs
+  // that measured it (-1 when none did), and the path taken: "sparse",
+  // "dense", or per-path call counts when calls differed ("dense 2/sparse 3").
+  double density = -1;
+  std::string path;
+};
+
+struct ProfileSummary {
+  size_t runs = 0;
+  std::vector<StepSummary> steps;  // in execution order
+  double total_us = 0;             // sum of the steps' medians
+  // Over the consumers of every run: the share of their dense-equivalent
+  // weight bytes that took a sparse path (-1 when the model has none), and
+  // the weight bytes read and a dense kernel would read, per run.
+  double sparse_work_share = -1;
+  double weight_bytes_read = 0;
+  double weight_bytes_dense = 0;
+};
+
+// `runs` must come from one session (same steps in the same order).
+ProfileSummary summarize_profile(const std::vector<RunProfile> &runs);
+
+}  // namespace si
