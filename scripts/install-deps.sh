@@ -23,14 +23,17 @@ build_packages=(
 )
 # The rest, for scripts/test.sh and bench/: GoogleTest, Google Benchmark,
 # clang with its OpenMP, sanitizer and libFuzzer runtimes, clang-format and git
-# (the format test), the ONNX backend test data, and Python with PyTorch for
-# the models generated and exported at test time.
+# (the format test), the ONNX backend test data, Python with PyTorch for the
+# models generated and exported at test time, and for the Python module and its
+# tests pybind11's CMake package, Python's headers and pytest. The module is
+# built only when pybind11 is found, so the quick start goes without.
 test_packages=(
   "${build_packages[@]}"
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libomp-dev libclang-rt-14-dev libfuzzer-14-dev clang-format git
   libonnx-testdata
   python3-numpy python3-onnx python3-torch python3-torchvision python3-sklearn python3-matplotlib
+  pybind11-dev python3-dev python3-pytest
 )
 
 case ${1:-test} in
