@@ -1,4 +1,5 @@
 """Every bad call raises an exception naming the tensor, file or option."""
+import re
 import warnings
 
 import numpy as np
@@ -50,13 +51,8 @@ def test_non_native_byte_order_is_refused(sess, digit_input):
 def test_wrong_shape(sess, shape):
     got = "[" + ",".join(str(d) for d in shape) + "]"
     with pytest.raises(si.InvalidArgument,
-                       match=r'input "input" expects shape \[batch,64\], got ' + re_escape(got)):
+                       match=r'input "input" expects shape \[batch,64\], got ' + re.escape(got)):
         sess.run(None, {"input": np.zeros(shape, dtype=np.float32)})
-
-
-def re_escape(s):
-    import re
-    return re.escape(s)
 
 
 def test_not_an_array(sess):
@@ -77,25 +73,37 @@ def test_unknown_output_name(sess, digit_input):
 
 def test_missing_model_file(tmp_path):
     path = str(tmp_path / "absent.onnx")
-    with pytest.raises(si.NoSuchFile, match=re_escape(path)):
+    with pytest.raises(si.NoSuchFile, match=re.escape(path)):
         si.InferenceSession(path)
 
 
 def test_directory_as_model(tmp_path):
-    with pytest.raises(si.NoSuchFile, match=re_escape(str(tmp_path))):
+    with pytest.raises(si.NoSuchFile, match=re.escape(str(tmp_path))):
         si.InferenceSession(str(tmp_path))
 
 
 def test_invalid_model_file(tmp_path):
     path = tmp_path / "garbage.onnx"
     path.write_bytes(b"\xff\x00 this is not protobuf" * 10)
-    with pytest.raises(si.InvalidGraph, match=re_escape(str(path))):
+    with pytest.raises(si.InvalidGraph, match=re.escape(str(path))):
         si.InferenceSession(str(path))
 
 
 def test_bytes_that_are_not_a_model():
     with pytest.raises(si.InvalidGraph, match="not a valid ONNX model"):
         si.InferenceSession(b"\xff\x00 this is not protobuf" * 10)
+
+
+def test_unsupported_operator():
+    import onnx
+    import onnx.helper as h
+
+    graph = h.make_graph([h.make_node("Det", ["x"], ["y"], name="det0")], "g",
+                         [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3, 3])],
+                         [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [])])
+    model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    with pytest.raises(si.NotImplemented, match='unsupported operator Det \\(node "det0"'):
+        si.InferenceSession(model.SerializeToString())
 
 
 def test_path_of_wrong_type():
