@@ -29,7 +29,7 @@
 # dense_models.csv, and the raw per-run output in raw/.
 #
 # Environment (defaults in brackets):
-#   THREADS ["1 2"]  ITERS [50]  WARMUP [5]  timed and untimed runs per
+#   THREADS ["1 2"]  ITERS [30]  WARMUP [3]  timed and untimed runs per
 #                    engine, case and thread count (both engines the same)
 #   CASES [all of the above]
 #   COMPARE_ORT [auto]  1 = fail without onnxruntime-node, 0 = sparse-infer
@@ -40,7 +40,7 @@
 #
 # sparse-infer runs with OMP_NUM_THREADS set to the thread count: oneDNN
 # sizes its OpenMP teams when primitives are made at load, before the
-# session's own setting (models/README.md). About 10 minutes on the 2-core
+# session's own setting (models/README.md). About 6-7 minutes on the 2-core
 # development machine at the defaults once the models exist (bench/RESULTS.md).
 set -euo pipefail
 
@@ -77,8 +77,8 @@ fi
 
 python=/usr/bin/python3
 threads_list=${THREADS:-1 2}
-iters=${ITERS:-50}
-warmup=${WARMUP:-5}
+iters=${ITERS:-30}
+warmup=${WARMUP:-3}
 all_cases="matmul_8192x2048 opt_decoder_block bert_layer resnet50 mobilenet_v2"
 all_cases+=" ffn_relu_z0.5 ffn_relu_z0.9 ffn_relu_z0.97 ffn_sigmoid"
 cases=${CASES:-$all_cases}
@@ -114,6 +114,9 @@ esac
 
 start_s=$(date +%s)
 load_start=$(cut -d" " -f1-3 /proc/loadavg)
+# The code measured: taken now, so edits during the run do not relabel it.
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git -C "$repo" diff --quiet HEAD 2>/dev/null; then commit+="+dirty"; fi
 models=$build/dense_models
 ffn_root=$build/ffn_models/d2048_h8192_b4_n32  # bench/run_models.sh's folder for its defaults
 mkdir -p "$models"
@@ -264,8 +267,6 @@ isa=$(for f in avx2 fma avx512f avx512_bf16 amx_tile; do
 done)
 ort_version=$(node -e "console.log(require('$here/node_modules/onnxruntime-node/package.json').version)" \
   2>/dev/null || echo none)
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if ! git -C "$repo" diff --quiet HEAD 2>/dev/null; then commit+="+dirty"; fi
 elapsed=$(($(date +%s) - start_s))
 DM_CPU=$cpu DM_ISA=${isa% } DM_DATE=$(date -u +%Y-%m-%dT%H:%MZ) DM_COMMIT=$commit \
   DM_ORT=$ort_version DM_THREADS=$threads_list DM_ITERS=$iters DM_WARMUP=$warmup \
