@@ -40,8 +40,10 @@
 #
 # sparse-infer runs with OMP_NUM_THREADS set to the thread count: oneDNN
 # sizes its OpenMP teams when primitives are made at load, before the
-# session's own setting (models/README.md). About 6-7 minutes on the 2-core
-# development machine at the defaults once the models exist (bench/RESULTS.md).
+# session's own setting (models/README.md). At the defaults, once the models
+# exist, 9 minutes on the shared 2-core development machine at load average
+# 2-7, 15 minutes at 7-10 (bench/RESULTS.md); generating them all first adds
+# about 4.
 set -euo pipefail
 
 usage() {
@@ -270,7 +272,7 @@ ort_version=$(node -e "console.log(require('$here/node_modules/onnxruntime-node/
 elapsed=$(($(date +%s) - start_s))
 DM_CPU=$cpu DM_ISA=${isa% } DM_DATE=$(date -u +%Y-%m-%dT%H:%MZ) DM_COMMIT=$commit \
   DM_ORT=$ort_version DM_THREADS=$threads_list DM_ITERS=$iters DM_WARMUP=$warmup \
-  DM_LOAD=$load_start DM_ELAPSED=$elapsed DM_SKIPPED=${skipped[*]:-} \
+  DM_LOAD=$load_start DM_LOAD_END=$(cut -d" " -f1-3 /proc/loadavg) DM_ELAPSED=$elapsed DM_SKIPPED=${skipped[*]:-} \
   "$python" - "$rows" "$out" <<'PY'
 import csv, json, os, sys
 rows_file, out = sys.argv[1], sys.argv[2]
@@ -282,6 +284,7 @@ meta = {
     "ONEDNN_MAX_CPU_ISA": env.get("ONEDNN_MAX_CPU_ISA") or "unset",
     "threads": env["DM_THREADS"].split(), "iters": int(env["DM_ITERS"]),
     "warmup": int(env["DM_WARMUP"]), "load_average_at_start": env["DM_LOAD"],
+    "load_average_at_end": env["DM_LOAD_END"],
     "elapsed_s": int(env["DM_ELAPSED"]), "skipped": env["DM_SKIPPED"].split(),
 }
 keys = ["case", "threads", "input_sets", "ort_p50_us", "ort_p50_net_us", "ort_overhead_us",
@@ -312,10 +315,11 @@ lines = [
     "",
     "CPU: %s (%d cores; %s); %s; commit %s; onnxruntime-node %s; SI_MAX_ISA %s, "
     "ONEDNN_MAX_CPU_ISA %s; warmup %d, %d timed runs per engine, case and thread count; "
-    "load average at start %s; %d s." % (
+    "load average at start %s, at end %s; %d s." % (
         meta["cpu"], meta["cores"], meta["cpu_flags"], meta["date"], meta["commit"],
         meta["onnxruntime_node"], meta["SI_MAX_ISA"], meta["ONEDNN_MAX_CPU_ISA"],
-        meta["warmup"], meta["iters"], meta["load_average_at_start"], meta["elapsed_s"]),
+        meta["warmup"], meta["iters"], meta["load_average_at_start"],
+        meta["load_average_at_end"], meta["elapsed_s"]),
     "",
     "ORT = onnxruntime-node p50 minus its binding's per-call overhead (an Identity model "
     "over the same inputs); sparse-infer = its in-process --bench p50, input sets rotating. "
