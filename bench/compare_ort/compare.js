@@ -5,15 +5,18 @@
 //   node compare.js MODEL INPUTS_DIR [--threads N] [--iters 100] [--warmup 10]
 //                   [--sparse-infer PATH] [--skip-engine]
 //
-// INPUTS_DIR holds the ONNX test layout: test_data_set_K/input_0.pb, cycled
-// through during timing, and test_data_set_0/output_0.pb, the reference that
-// ORT's output for set 0 must match (max |ort - ref| <= 1e-4 * max |ref|).
+// INPUTS_DIR holds the ONNX test layout: test_data_set_K/input_N.pb (one per
+// model input, float32; matched to the model's inputs by tensor name when
+// the names match, else in order), the sets cycled through during timing,
+// and test_data_set_0/output_N.pb, the references ORT's outputs for set 0
+// must match (max |ort - ref| <= 1e-4 * max |ref|, the worst output counts).
 //
 // Timing a call from JavaScript includes the binding's work (JS tensors to
 // native values and back) that sparse-infer's in-process --bench does not
-// see, so the same loop is run on identity.onnx (x -> Identity -> y, same
-// shapes, written by models/make_ffn_stack.py next to the inputs) and its p50
-// is subtracted: p50_net = p50(model) - p50(identity).
+// see, so the same loop is run on identity.onnx (each input -> Identity,
+// same shapes, written by models/make_ffn_stack.py and make_dense_models.py
+// next to the inputs; fed the same sets) and its p50 is subtracted:
+// p50_net = p50(model) - p50(identity).
 //
 // The last line is `ort_us p50=.. p50_net=.. mean=.. overhead=.. agree=yes|no
 // max_rel_err=.. iters=N`. Exits 0 with a "skipped" line when
@@ -161,6 +164,8 @@ async function timeSession(session, feedsList, warmup, iters) {
   return stats(samples);
 }
 
+// The set folders in natural order, each with its input_N.pb files (N from
+// 0, no gaps) read as tensors.
 function inputSets(dir) {
   const sets = fs.readdirSync(dir)
     .map((n) => /^test_data_set_(\d+)$/.exec(n))
@@ -168,7 +173,34 @@ function inputSets(dir) {
     .sort((a, b) => Number(a[1]) - Number(b[1]))
     .map((m) => path.join(dir, m[0]));
   if (sets.length === 0) throw new Error(`${dir}: no test_data_set_*/input_0.pb`);
-  return sets;
+  return sets.map((d) => {
+    const tensors = [];
+    for (let i = 0; fs.existsSync(path.join(d, `input_${i}.pb`)); i++) {
+      tensors.push(readTensorPb(path.join(d, `input_${i}.pb`)));
+    }
+    return { dir: d, tensors };
+  });
+}
+
+// Feeds for `session` from each set: by tensor name when every model input
+// has a tensor of that name, else positionally (the set must then hold at
+// least as many tensors as the model has inputs; extra ones are left out, so
+// an identity model over the first input still works).
+function feedsFor(ort, session, sets) {
+  return sets.map((set) => {
+    const byName = new Map(set.tensors.map((t) => [t.name, t]));
+    const named = session.inputNames.every((n) => byName.has(n));
+    if (!named && set.tensors.length < session.inputNames.length) {
+      throw new Error(`${set.dir}: ${set.tensors.length} input file(s), the model has ` +
+        `${session.inputNames.length} inputs (${session.inputNames.join(', ')})`);
+    }
+    const feeds = {};
+    session.inputNames.forEach((n, i) => {
+      const t = named ? byName.get(n) : set.tensors[i];
+      feeds[n] = new ort.Tensor('float32', t.data, t.dims);
+    });
+    return feeds;
+  });
 }
 
 function runEngine(opts) {
@@ -206,32 +238,34 @@ async function main() {
 
   const sets = inputSets(opts.inputsDir);
   const session = await ort.InferenceSession.create(opts.model, sessionOptions);
-  if (session.inputNames.length !== 1 || session.outputNames.length < 1) {
-    throw new Error(`${opts.model}: expected one input, got ${session.inputNames.length}`);
-  }
-  const inName = session.inputNames[0];
-  const outName = session.outputNames[0];
-  const inputs = sets.map((d) => readTensorPb(path.join(d, 'input_0.pb')));
-  const feedsFor = (name) => inputs.map((t) => ({ [name]: new ort.Tensor('float32', t.data, t.dims) }));
-  const feeds = feedsFor(inName);
+  const feeds = feedsFor(ort, session, sets);
 
   // Agreement on set 0 before timing: a fast wrong answer is no result.
-  const refFile = path.join(sets[0], 'output_0.pb');
+  // References output_N.pb match the model's outputs by name, else in order.
+  const refs = [];
+  for (let i = 0; fs.existsSync(path.join(sets[0].dir, `output_${i}.pb`)); i++) {
+    refs.push(readTensorPb(path.join(sets[0].dir, `output_${i}.pb`)));
+  }
   let agree = 'n/a';
   let maxRel = NaN;
-  if (fs.existsSync(refFile)) {
-    const ref = readTensorPb(refFile);
-    const got = (await session.run(feeds[0]))[outName];
-    if (got.dims.join(',') !== ref.dims.join(',')) {
-      throw new Error(`output ${outName} has shape [${got.dims}], reference [${ref.dims}]`);
-    }
-    let maxDiff = 0;
-    let maxRef = 0;
-    for (let i = 0; i < ref.data.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(got.data[i] - ref.data[i]));
-      maxRef = Math.max(maxRef, Math.abs(ref.data[i]));
-    }
-    maxRel = maxDiff / Math.max(maxRef, Number.MIN_VALUE);
+  if (refs.length > 0) {
+    const results = await session.run(feeds[0]);
+    maxRel = 0;
+    refs.forEach((ref, i) => {
+      const outName = session.outputNames.includes(ref.name) ? ref.name : session.outputNames[i];
+      const got = results[outName];
+      if (!got) throw new Error(`no model output for reference output_${i}.pb ('${ref.name}')`);
+      if (got.dims.join(',') !== ref.dims.join(',')) {
+        throw new Error(`output ${outName} has shape [${got.dims}], reference [${ref.dims}]`);
+      }
+      let maxDiff = 0;
+      let maxRef = 0;
+      for (let j = 0; j < ref.data.length; j++) {
+        maxDiff = Math.max(maxDiff, Math.abs(got.data[j] - ref.data[j]));
+        maxRef = Math.max(maxRef, Math.abs(ref.data[j]));
+      }
+      maxRel = Math.max(maxRel, maxDiff / Math.max(maxRef, Number.MIN_VALUE));
+    });
     agree = maxRel <= REL_TOLERANCE ? 'yes' : 'no';
   }
 
@@ -242,7 +276,7 @@ async function main() {
     path.join(path.dirname(opts.model), 'identity.onnx')].find((p) => fs.existsSync(p));
   if (identityPath) {
     const idSession = await ort.InferenceSession.create(identityPath, sessionOptions);
-    overhead = (await timeSession(idSession, feedsFor(idSession.inputNames[0]),
+    overhead = (await timeSession(idSession, feedsFor(ort, idSession, sets),
       opts.warmup, opts.iters)).p50;
   } else {
     console.error('warning: no identity.onnx next to the inputs or the model; ' +
