@@ -226,6 +226,42 @@ TEST(DnnlPackedMatmul, MatchesReferenceOverShapes) {
     }
 }
 
+// The inner_product primitive, on its own layout (format any) and borrowing
+// plain rows with padded stride, and the matmul without the 4-row padding:
+// every M against the reference.
+TEST(DnnlPackedMatmul, InnerProductAndUnpaddedMatmulMatchReference) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(test_seed());
+  for (int64_t k : {1, 17, 64})
+    for (int64_t n : {1, 15, 100}) {
+      const auto w = random_values(rng, k * n), bias = random_values(rng, n);
+      const int64_t ldw = n + 5;
+      std::vector<float> strided(size_t(k * ldw), 0.f);
+      for (int64_t r = 0; r < k; ++r)
+        std::copy(w.begin() + r * n, w.begin() + (r + 1) * n, strided.begin() + r * ldw);
+      for (int variant = 0; variant < 3; ++variant) {
+        DnnlMatmulParams p;
+        p.k = k;
+        p.n = n;
+        p.bias = bias.data();
+        p.inner_product = variant != 2;
+        p.min_rows_per_call = variant == 2 ? 1 : 4;
+        std::string error;
+        auto mm = variant == 1 ? DnnlPackedMatmul::create_borrowed(p, strided.data(), ldw, &error)
+                               : DnnlPackedMatmul::create(p, w.data(), &error);
+        ASSERT_NE(mm, nullptr) << error;
+        for (int64_t m : {1, 3, 8, 33}) {
+          const auto a = random_values(rng, m * k);
+          std::vector<float> c(size_t(m * n), 99.f);
+          ASSERT_TRUE(mm->run(a.data(), m, c.data(), &error)) << error;
+          expect_close(c, naive_gemm(a, w, &bias, {n}, m, n, k, false, false, 1.f, 1.f),
+                       "variant " + std::to_string(variant) + " k=" + std::to_string(k) +
+                           " n=" + std::to_string(n) + " m=" + std::to_string(m));
+        }
+      }
+    }
+}
+
 TEST(DnnlPackedMatmul, EveryEpilogueCombination) {
   SI_SEED_TRACE();
   std::mt19937 rng(test_seed());
