@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 namespace si::cli {
@@ -31,7 +32,8 @@ std::string json_escape(const std::string &s) {
   return out;
 }
 
-// "sparse", "dense", or "sparse 40/dense 60" when calls differed.
+// "sparse", "dense:rows_gemv", or "dense:rows_gemv 60/sparse 40" when calls
+// differed.
 std::string path_summary(const std::map<std::string, int> &paths) {
   if (paths.size() == 1) return paths.begin()->first;
   std::string s;
@@ -77,7 +79,7 @@ std::string ProfileReport::table() const {
         if (m.density >= 0) d.push_back(m.density);
         ++paths[m.path];
         all_work += m.weight_bytes_dense;
-        if (std::string(m.path) != "dense") sparse_work += m.weight_bytes_dense;
+        if (std::strncmp(m.path, "sparse", 6) == 0) sparse_work += m.weight_bytes_dense;
         read += m.weight_bytes_read;
         dense_eq += m.weight_bytes_dense;
       }
