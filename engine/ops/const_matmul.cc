@@ -119,10 +119,10 @@ Status ConstWeightMatmul::make_dense(const ConstMatmulSpec &spec, const float *w
   p.relu = false;
   std::string error;
   if (borrow_rows) {
-    // On the row layout oneDNN's inner_product runs jit kernels its matmul
-    // lacks on AVX2 (bench/dense_matmul_bench --sweep, dnnl_ip_plain vs
-    // dnnl_matmul_plain: 1.3-1.5x at M=8-32 on a Zen 3). With brgemm the
-    // single-copy layer keeps the matmul it has always run.
+    // On the row layout oneDNN's inner_product beats its matmul on AVX2
+    // (bench/dense_matmul_bench --sweep, dnnl_ip_plain vs dnnl_matmul: 1.1-1.8x
+    // at M=8-64 on a Zen 3 with the weights in DRAM, equal in L3). With
+    // brgemm the single-copy layer keeps the matmul it has always run.
     p.inner_product = dense_on_rows_;
     dense_ = DnnlPackedMatmul::create_borrowed(p, rows_->data(), rows_->ld(), &error);
     dense_is_plain_ = true;
@@ -157,9 +157,9 @@ bool ConstWeightMatmul::sparse_enough(const float *a, int64_t m) const {
 DenseImpl ConstWeightMatmul::dense_impl(int64_t m) const {
   if (!dense_on_rows_) return DenseImpl::kDnnlMatmul;
   // AVX2 (Zen 3, bench/RESULTS.md): at 1-4 rows the own kernel reads the
-  // weights at the machine's bandwidth, 2-3x oneDNN's gemm:jit; from 8 rows
-  // inner_product on the same rows matches the own register tiles, so oneDNN
-  // takes them.
+  // weights at 65-105% of the measured bandwidth, 2.2-5.4x oneDNN's gemm:jit;
+  // from 8 rows inner_product on the same rows is within 10% of the own
+  // register tiles, so oneDNN takes them.
   return m <= kRowsGemvMaxRows ? DenseImpl::kRowsGemv : DenseImpl::kDnnlIp;
 }
 
