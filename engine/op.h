@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/graph.h"
@@ -34,8 +35,10 @@ struct LoadContext {
 
 // What a consumer matmul reports about one call when profiling is on.
 struct MatmulProfile {
-  double density = -1;             // active fraction of the input; -1 if not measured
-  const char *path = "dense";      // "dense", "sparse"
+  double density = -1;  // active fraction of the input; -1 if not measured
+  // "sparse", or "dense:" and the dense implementation (dense_impl_name):
+  // "dense:rows_gemv", "dense:dnnl_ip", "dense:dnnl_matmul".
+  const char *path = "dense";
   int64_t weight_bytes_read = 0;   // bytes of weights the chosen path read
   int64_t weight_bytes_dense = 0;  // bytes a dense kernel reads for the same call
 };
@@ -66,6 +69,9 @@ class OpKernel {
 
   // Bytes of weights held in the kernel's own layouts (packed at create).
   virtual size_t packed_bytes() const { return 0; }
+  // For a matmul with constant weights, which dense implementation serves
+  // which batch sizes (ConstWeightMatmul::dense_plan); empty otherwise.
+  virtual std::string dense_plan() const { return ""; }
   // True when create() kept its own copy of constant input i and neither
   // reshape nor run reads that input's data: the session then frees the
   // constant and keeps only its dtype and shape (weights are stored once).

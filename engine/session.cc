@@ -298,6 +298,15 @@ std::map<std::string, int> Session::op_histogram() const {
   return h;
 }
 
+std::map<std::string, int> Session::dense_plans() const {
+  std::map<std::string, int> plans;
+  for (const Step &step : steps_) {
+    const std::string plan = step.kernel->dense_plan();
+    if (!plan.empty()) ++plans[plan];
+  }
+  return plans;
+}
+
 size_t Session::constant_bytes() const {
   size_t bytes = 0;
   for (const auto &kv : graph_.constants)

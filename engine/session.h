@@ -48,6 +48,9 @@ class Session {
 
   // op type -> node count after optimisation (for --info).
   std::map<std::string, int> op_histogram() const;
+  // Dense implementation plan -> number of matmuls with constant weights that
+  // follow it, e.g. "rows_gemv M<=4, dnnl_ip M>4" -> 8 (for --info).
+  std::map<std::string, int> dense_plans() const;
   // Bytes held by constants (weights, folded values) after optimisation,
   // not counting those a kernel packed and the session freed.
   size_t constant_bytes() const;

@@ -1,8 +1,8 @@
 // Memory for large, read-mostly buffers (packed weights). A matrix read in
 // full on every call pays a TLB miss per 4 KiB page; 2 MiB pages cut that by
-// 512x, so buffers of 2 MiB and more are 2 MiB aligned and advised for
-// transparent huge pages (THP is often in "madvise" mode). Smaller ones are
-// 64-byte aligned.
+// 512x, so buffers of 2 MiB and more are 2 MiB aligned and their whole 2 MiB
+// pages advised for transparent huge pages (THP is often in "madvise" mode).
+// Smaller ones are 64-byte aligned.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +16,7 @@ struct FreeWeightBuffer {
 };
 using WeightBuffer = std::unique_ptr<void, FreeWeightBuffer>;
 
-// At least `bytes` (rounded up to the alignment; *capacity gets the size).
+// At least `bytes` (rounded up to 64; *capacity gets the size).
 // Empty on allocation failure.
 WeightBuffer alloc_weight_buffer(size_t bytes, size_t *capacity);
 

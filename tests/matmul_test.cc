@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -13,7 +14,9 @@
 #include <vector>
 
 #include "engine/graph.h"
+#include "engine/ops/const_matmul.h"
 #include "engine/session.h"
+#include "kernels/cpu_features.h"
 #include "kernels/dense/dnnl_matmul.h"
 #include "kernels/ref/matmul_ref.h"
 #include "tests/op_runner.h"
@@ -223,6 +226,42 @@ TEST(DnnlPackedMatmul, MatchesReferenceOverShapes) {
       const PackCase pc{bool(i & 1), bool(i & 2), bool(i & 4), (i % 3) == 0 ? 1.f : -0.75f};
       ++i;
       check_packed(rng, k, n, pc);
+    }
+}
+
+// The inner_product primitive, on its own layout (format any) and borrowing
+// plain rows with padded stride, and the matmul without the 4-row padding:
+// every M against the reference.
+TEST(DnnlPackedMatmul, InnerProductAndUnpaddedMatmulMatchReference) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(test_seed());
+  for (int64_t k : {1, 17, 64})
+    for (int64_t n : {1, 15, 100}) {
+      const auto w = random_values(rng, k * n), bias = random_values(rng, n);
+      const int64_t ldw = n + 5;
+      std::vector<float> strided(size_t(k * ldw), 0.f);
+      for (int64_t r = 0; r < k; ++r)
+        std::copy(w.begin() + r * n, w.begin() + (r + 1) * n, strided.begin() + r * ldw);
+      for (int variant = 0; variant < 3; ++variant) {
+        DnnlMatmulParams p;
+        p.k = k;
+        p.n = n;
+        p.bias = bias.data();
+        p.inner_product = variant != 2;
+        p.min_rows_per_call = variant == 2 ? 1 : 4;
+        std::string error;
+        auto mm = variant == 1 ? DnnlPackedMatmul::create_borrowed(p, strided.data(), ldw, &error)
+                               : DnnlPackedMatmul::create(p, w.data(), &error);
+        ASSERT_NE(mm, nullptr) << error;
+        for (int64_t m : {1, 3, 8, 33}) {
+          const auto a = random_values(rng, m * k);
+          std::vector<float> c(size_t(m * n), 99.f);
+          ASSERT_TRUE(mm->run(a.data(), m, c.data(), &error)) << error;
+          expect_close(c, naive_gemm(a, w, &bias, {n}, m, n, k, false, false, 1.f, 1.f),
+                       "variant " + std::to_string(variant) + " k=" + std::to_string(k) +
+                           " n=" + std::to_string(n) + " m=" + std::to_string(m));
+        }
+      }
     }
 }
 
@@ -759,7 +798,9 @@ TEST(MatMulSession, ConstantWeightsTakeThePackedPath) {
   RunProfile profile;
   ASSERT_TRUE(session->run({random_tensor(rng, {3, k})}, &out, &profile).is_ok());
   ASSERT_EQ(profile.steps.size(), 1u);
-  EXPECT_STREQ(profile.steps[0].matmul.path, "dense");
+  // "dense:" and the implementation the table picks for 3 rows.
+  EXPECT_EQ(std::string(profile.steps[0].matmul.path).rfind("dense:", 0), 0u)
+      << profile.steps[0].matmul.path;
   EXPECT_EQ(profile.steps[0].matmul.weight_bytes_read, k * n * int64_t(sizeof(float)));
 }
 
@@ -794,6 +835,91 @@ TEST(MatMulSession, EightThreadsEqualSerialResults) {
     ASSERT_TRUE(ok[size_t(t)]) << "thread " << t;
     EXPECT_EQ(got[size_t(t)], to_vector_f32(serial[size_t(t)])) << "thread " << t;
   }
+}
+
+}  // namespace
+}  // namespace si
+
+namespace si {
+namespace {
+
+// Every dense implementation ConstWeightMatmul's table can pick on this CPU
+// (each batch size takes the one dense_impl names, and the profile says so)
+// against the reference, in every mode and with one weight copy, with
+// transB, alpha, bias and relu; repeated calls give the same bits.
+TEST(ConstWeightMatmul, EveryDenseImplementationMatchesReferenceAndRepeats) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(test_seed());
+  const int64_t k = 67, n = 45;
+  const auto w = random_values(rng, k * n), bias = random_values(rng, n);
+  for (ExecMode mode : {ExecMode::kDense, ExecMode::kAuto, ExecMode::kSparse})
+    for (bool single_copy : {false, true})
+      for (bool trans_b : {false, true}) {
+        ConstMatmulSpec spec;
+        spec.k = k;
+        spec.n = n;
+        spec.trans_b = trans_b;
+        spec.alpha = -0.5f;
+        spec.bias = bias.data();
+        spec.relu = trans_b;
+        ConstMatmulPolicy policy;
+        policy.mode = mode;
+        policy.single_copy = single_copy;
+        std::unique_ptr<ConstWeightMatmul> mm;
+        ASSERT_TRUE(ConstWeightMatmul::create(spec, w.data(), policy, &mm).is_ok());
+        for (int64_t m : {1, 2, 3, 4, 5, 8, 16, 33, 64}) {
+          const std::string what = "mode " + std::to_string(int(mode)) + " single " +
+                                   std::to_string(single_copy) + " transB " +
+                                   std::to_string(trans_b) + " m " + std::to_string(m);
+          const auto a = random_values(rng, m * k);  // dense: the sparse path never pays
+          std::vector<float> y(size_t(m * n), 99.f), again(size_t(m * n), -1.f);
+          MatmulProfile profile;
+          RunContext ctx;
+          ctx.threads = 2;
+          ctx.mode = mode;
+          ctx.profile = &profile;
+          ASSERT_TRUE(mm->run(a.data(), m, nullptr, y.data(), ctx).is_ok()) << what;
+          // Auto may gather even a dense row (batch 1 without AVX-512).
+          const std::string dense = std::string("dense:") + dense_impl_name(mm->dense_impl(m));
+          if (mode == ExecMode::kDense) {
+            EXPECT_EQ(profile.path, dense) << what;
+          }
+          if (mode == ExecMode::kAuto && std::string(profile.path) != "sparse") {
+            EXPECT_EQ(profile.path, dense) << what;
+          }
+          expect_close(
+              y, naive_gemm(a, w, &bias, {n}, m, n, k, false, trans_b, -0.5f, 1.f, trans_b), what);
+          ctx.profile = nullptr;
+          ASSERT_TRUE(mm->run(a.data(), m, nullptr, again.data(), ctx).is_ok()) << what;
+          EXPECT_EQ(0, std::memcmp(y.data(), again.data(), y.size() * sizeof(float))) << what;
+        }
+      }
+}
+
+// The table: without AVX-512 the own kernel takes 1-4 rows and oneDNN's
+// inner_product (on the same rows, no second copy) larger batches; with
+// AVX-512, oneDNN's matmul as before. --info shows the plan.
+TEST(ConstWeightMatmul, DenseTableByIsaAndOneCopyWithoutAvx512) {
+  std::mt19937 rng(test_seed());
+  const int64_t k = 64, n = 48;
+  const auto w = random_values(rng, k * n);
+  ConstMatmulSpec spec;
+  spec.k = k;
+  spec.n = n;
+  ConstMatmulPolicy policy;
+  policy.mode = ExecMode::kDense;
+  std::unique_ptr<ConstWeightMatmul> mm;
+  ASSERT_TRUE(ConstWeightMatmul::create(spec, w.data(), policy, &mm).is_ok());
+  if (std::string(dispatch_isa()) == "avx512") {
+    EXPECT_EQ(mm->dense_impl(1), DenseImpl::kDnnlMatmul);
+    EXPECT_EQ(mm->dense_plan(), "dnnl_matmul");
+    return;
+  }
+  for (int64_t m : {1, 4}) EXPECT_EQ(mm->dense_impl(m), DenseImpl::kRowsGemv) << m;
+  for (int64_t m : {5, 32, 64}) EXPECT_EQ(mm->dense_impl(m), DenseImpl::kDnnlIp) << m;
+  EXPECT_EQ(mm->dense_plan(), "rows_gemv M<=4, dnnl_ip M>4");
+  // One copy: the row layout, padded to 16 floats a row, which oneDNN borrows.
+  EXPECT_EQ(mm->weight_bytes(), size_t(k * n) * sizeof(float));
 }
 
 }  // namespace

@@ -113,6 +113,14 @@ void print_info(const std::string &model, const Session &session) {
   std::snprintf(kib, sizeof kib, "%.1f", static_cast<double>(session.constant_bytes()) / 1024.0);
   s += "constant bytes: " + std::to_string(session.constant_bytes()) + " (" + kib + " KiB)\n";
   s += weight_memory_line(session);
+  const std::map<std::string, int> plans = session.dense_plans();
+  if (!plans.empty()) {
+    s += "dense matmul path by batch size M (bench/dense_matmul_bench --sweep):\n";
+    for (const auto &kv : plans) {
+      s += "  " + kv.first + ": " + std::to_string(kv.second) +
+           (kv.second == 1 ? " layer\n" : " layers\n");
+    }
+  }
   s += histogram_text("after optimisation", session.op_histogram());
   out(s);
 }

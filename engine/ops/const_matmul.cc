@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/cpu_features.h"
+#include "kernels/dense/rows_gemm.h"
 
 namespace si {
 
@@ -48,6 +49,18 @@ bool all_finite(const float *w, int64_t count) {
 
 }  // namespace
 
+const char *dense_impl_name(DenseImpl impl) {
+  switch (impl) {
+    case DenseImpl::kRowsGemv:
+      return "rows_gemv";
+    case DenseImpl::kDnnlIp:
+      return "dnnl_ip";
+    case DenseImpl::kDnnlMatmul:
+      return "dnnl_matmul";
+  }
+  return "?";
+}
+
 Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w,
                                  const ConstMatmulPolicy &policy,
                                  std::unique_ptr<ConstWeightMatmul> *out) {
@@ -60,15 +73,20 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w,
   // matrix with Inf or NaN stays dense so both paths give the same NaNs.
   const bool finite = mode != ExecMode::kDense && all_finite(w, spec.k * spec.n);
   const bool gathers_dense_rows = policy.one_row_calls && sparse_crossover_density(1, spec.n) > 1.0;
-  const bool want_rows =
+  mm->sparse_ok_ =
       finite && (mode == ExecMode::kSparse ||
                  (mode == ExecMode::kAuto && (policy.sparse_input || gathers_dense_rows)));
-  if (want_rows) SI_RETURN_IF_ERROR(mm->pack_rows(spec, w));
-  // Where oneDNN keeps its weights plain anyway (no brgemm without AVX-512),
-  // a second copy would buy nothing: it borrows the row layout.
-  const bool borrow =
-      want_rows && (policy.single_copy || !DnnlPackedMatmul::packs_weights(spec.k, spec.n));
-  if (mode != ExecMode::kSparse || !want_rows) SI_RETURN_IF_ERROR(mm->make_dense(spec, w, borrow));
+  // Without AVX-512 oneDNN 2.6 has no brgemm: it keeps its weights plain and
+  // runs gemm:jit on them, which the own kernel beats at small batches
+  // (bench/dense_matmul_bench --sweep): every mode holds the row layout and
+  // runs its dense path there, so no layer needs a second copy. AVX-512
+  // keeps the choices measured before this table (oneDNN's packed matmul).
+  mm->dense_on_rows_ = std::strcmp(dispatch_isa(), "avx512") != 0;
+  if (mm->sparse_ok_ || mm->dense_on_rows_) SI_RETURN_IF_ERROR(mm->pack_rows(spec, w));
+  const bool borrow = mm->dense_on_rows_ || (mm->sparse_ok_ && policy.single_copy);
+  if (mode != ExecMode::kSparse || !mm->sparse_ok_) {
+    SI_RETURN_IF_ERROR(mm->make_dense(spec, w, borrow));
+  }
   *out = std::move(mm);
   return Status::ok();
 }
@@ -101,6 +119,11 @@ Status ConstWeightMatmul::make_dense(const ConstMatmulSpec &spec, const float *w
   p.relu = false;
   std::string error;
   if (borrow_rows) {
+    // On the row layout oneDNN's inner_product beats its matmul on AVX2
+    // (bench/dense_matmul_bench --sweep, dnnl_ip_plain vs dnnl_matmul: 1.1-1.8x
+    // at M=8-64 on a Zen 3 with the weights in DRAM, equal in L3). With
+    // brgemm the single-copy layer keeps the matmul it has always run.
+    p.inner_product = dense_on_rows_;
     dense_ = DnnlPackedMatmul::create_borrowed(p, rows_->data(), rows_->ld(), &error);
     dense_is_plain_ = true;
   } else {
@@ -131,13 +154,30 @@ bool ConstWeightMatmul::sparse_enough(const float *a, int64_t m) const {
   return f32_count_nonzero(a, total, limit) < limit;
 }
 
+DenseImpl ConstWeightMatmul::dense_impl(int64_t m) const {
+  if (!dense_on_rows_) return DenseImpl::kDnnlMatmul;
+  // AVX2 (Zen 3, bench/RESULTS.md): at 1-4 rows the own kernel reads the
+  // weights at 65-105% of the measured bandwidth, 2.2-5.4x oneDNN's gemm:jit;
+  // from 8 rows inner_product on the same rows is within 10% of the own
+  // register tiles, so oneDNN takes them.
+  return m <= kRowsGemvMaxRows ? DenseImpl::kRowsGemv : DenseImpl::kDnnlIp;
+}
+
+std::string ConstWeightMatmul::dense_plan() const {
+  if (!dense_on_rows_) return dense_impl_name(DenseImpl::kDnnlMatmul);
+  const std::string max = std::to_string(kRowsGemvMaxRows);
+  return std::string(dense_impl_name(DenseImpl::kRowsGemv)) + " M<=" + max + ", " +
+         dense_impl_name(DenseImpl::kDnnlIp) + " M>" + max;
+}
+
 size_t ConstWeightMatmul::weight_bytes() const {
   return (dense_ ? dense_->packed_bytes() : 0) + (rows_ ? rows_->size_bytes() : 0);
 }
 
 Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active, float *y,
                               const RunContext &ctx) const {
-  if (m == 0 || rows_ == nullptr) return run_dense(a, m, y, ctx);
+  if (m == 0) return Status::ok();  // no output to write (kSparse may hold no dense path)
+  if (!sparse_ok_) return run_dense(a, m, y, ctx);
   const PackedRows *rows = rows_.get();
   const bool usable = active != nullptr && active->k == k_ && active->rows == m;
   if (ctx.mode == ExecMode::kSparse || dense_ == nullptr) {
@@ -194,11 +234,27 @@ Status ConstWeightMatmul::run_sparse_scanned(const float *a, int64_t m, const Pa
 
 Status ConstWeightMatmul::run_dense(const float *a, int64_t m, float *y,
                                     const RunContext &ctx) const {
-  std::string error;
-  if (!dense_->run(a, m, y, &error)) return internal_error(error);
+  const DenseImpl impl = dense_impl(m);
+  if (impl == DenseImpl::kRowsGemv) {
+    f32_dense_rows_gemm(a, m, k_, *rows_, bias_.empty() ? nullptr : bias_.data(), y, n_,
+                        ctx.threads);
+  } else {
+    std::string error;
+    if (!dense_->run(a, m, y, &error)) return internal_error(error);
+  }
   if (relu_) relu_in_place(y, m * n_);
   if (ctx.profile != nullptr) {
-    ctx.profile->path = "dense";
+    switch (impl) {
+      case DenseImpl::kRowsGemv:
+        ctx.profile->path = "dense:rows_gemv";
+        break;
+      case DenseImpl::kDnnlIp:
+        ctx.profile->path = "dense:dnnl_ip";
+        break;
+      case DenseImpl::kDnnlMatmul:
+        ctx.profile->path = "dense:dnnl_matmul";
+        break;
+    }
     ctx.profile->weight_bytes_dense = k_ * n_ * int64_t(sizeof(float));
     ctx.profile->weight_bytes_read = ctx.profile->weight_bytes_dense;
   }

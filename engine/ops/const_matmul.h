@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/active_set.h"
@@ -49,13 +50,25 @@ struct ConstMatmulPolicy {
   bool single_copy = false;
 };
 
+// The dense implementations a call may take (bench/dense_matmul_bench --sweep
+// measures them). Which one runs depends on the CPU, fixed at load, and on the
+// call's batch size, from a fixed table: still one input, one path.
+enum class DenseImpl {
+  kRowsGemv,    // the engine's kernel over the row layout (f32_dense_rows_gemm)
+  kDnnlIp,      // oneDNN inner_product reading the row layout
+  kDnnlMatmul,  // oneDNN matmul on its own packed layout (or on the rows, single copy)
+};
+const char *dense_impl_name(DenseImpl impl);  // "rows_gemv", "dnnl_ip", "dnnl_matmul"
+
 class ConstWeightMatmul {
  public:
-  // kDense never stores the sparse layout; kSparse never stores the oneDNN
-  // one. In kAuto a consumer of a marked input holds both (unless
-  // single_copy), and so does one whose batch-1 calls gather even dense rows
-  // (sparse_crossover_density(1, n) > 1). Each call then picks its path from
-  // its own input only, so one input always gives the same bytes.
+  // With oneDNN brgemm (AVX-512): kDense never stores the row layout; kSparse
+  // never stores the oneDNN one. In kAuto a consumer of a marked input holds
+  // both (unless single_copy), and so does one whose batch-1 calls gather
+  // even dense rows (sparse_crossover_density(1, n) > 1). Without brgemm every
+  // mode holds the row layout alone: the dense path runs on it too. Each
+  // call then picks its path from its own input only, so one input always
+  // gives the same bytes.
   static Status create(const ConstMatmulSpec &spec, const float *w, const ConstMatmulPolicy &policy,
                        std::unique_ptr<ConstWeightMatmul> *out);
 
@@ -66,6 +79,11 @@ class ConstWeightMatmul {
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   size_t weight_bytes() const;
+  // The dense implementation a call of m rows takes.
+  DenseImpl dense_impl(int64_t m) const;
+  // Which dense implementation serves which batch sizes, e.g.
+  // "rows_gemv M<=4, dnnl_ip M>4" (for --info).
+  std::string dense_plan() const;
 
  private:
   Status pack_rows(const ConstMatmulSpec &spec, const float *w);
@@ -84,10 +102,14 @@ class ConstWeightMatmul {
 
   int64_t k_ = 0, n_ = 0;
   bool relu_ = false;
-  bool dense_is_plain_ = false;  // dense_ borrows rows_ (single copy)
+  bool dense_is_plain_ = false;  // dense_ borrows rows_
+  // Without brgemm the dense path runs on rows_: the own kernel for small
+  // batches, oneDNN's inner_product (dense_, borrowing rows_) for larger ones.
+  bool dense_on_rows_ = false;
+  bool sparse_ok_ = false;  // the sparse path may run on rows_
   std::unique_ptr<DnnlPackedMatmul> dense_;
-  std::unique_ptr<PackedRows> rows_;  // the sparse path's layout, or nullptr
-  std::vector<float> bias_;           // for the sparse path (oneDNN keeps its own)
+  std::unique_ptr<PackedRows> rows_;  // the row layout, or nullptr
+  std::vector<float> bias_;           // for the kernels on rows_ (oneDNN keeps its own)
 };
 
 }  // namespace si

@@ -165,6 +165,7 @@ class MatMulOp : public OpKernel {
 
  public:
   size_t packed_bytes() const override { return packed_ ? packed_->weight_bytes() : 0; }
+  std::string dense_plan() const override { return packed_ ? packed_->dense_plan() : ""; }
   bool packs_input(size_t i) const override { return i == 1 && packed_ != nullptr; }
 };
 
@@ -266,6 +267,7 @@ class GemmOp : public OpKernel {
 
  public:
   size_t packed_bytes() const override { return packed_ ? packed_->weight_bytes() : 0; }
+  std::string dense_plan() const override { return packed_ ? packed_->dense_plan() : ""; }
   bool packs_input(size_t i) const override {
     return packed_ != nullptr && (i == 1 || (i == 2 && cfg_.bias_folded));
   }
@@ -304,6 +306,7 @@ class FusedGemmOp : public OpKernel {
 
  public:
   size_t packed_bytes() const override { return packed_->weight_bytes(); }
+  std::string dense_plan() const override { return packed_->dense_plan(); }
   bool packs_input(size_t i) const override { return i == 1 || i == 2; }  // bias copied too
 };
 

@@ -22,19 +22,13 @@ using tag = dnnl::memory::format_tag;
 // oneDNN's own primitive cache makes re-creating a recent shape cheap.
 constexpr size_t kMaxCachedShapes = 64;
 
-// Calls with fewer rows run the 4-row primitive on zero-padded rows: oneDNN
-// 2.6's brgemm matmul is slower at M=1 than at M=4 with the same packed
-// weights (bench/dense_matmul_bench, 8192x2048, 1 thread, three alternating
-// runs: 3.80-4.15 ms at M=1 vs 3.06-3.28 ms padded to 4; M=2 is slower still).
-constexpr int64_t kMinRowsPerCall = 4;
-
 }  // namespace
 
 struct DnnlPackedMatmul::Impl {
   // One compiled primitive; `rows` is how many rows of `a` one execute covers
   // (the call's M, or 1 when M rejected the pinned weights layout).
   struct Prim {
-    dnnl::matmul primitive;
+    dnnl::primitive primitive;
     dnnl::memory::desc scratchpad_md;
     int64_t rows = 0;
     std::string impl;
@@ -43,7 +37,9 @@ struct DnnlPackedMatmul::Impl {
   int64_t k = 0;
   int64_t n = 0;
   bool relu = false;
-  std::vector<float> bias;  // empty: no bias
+  bool inner_product = false;  // weights are [n,k] of an inner_product, else [k,n] of a matmul
+  int64_t min_rows = 1;        // calls of fewer rows run padded to this many
+  std::vector<float> bias;     // empty: no bias
   dnnl::memory::desc weights_md;
   WeightBuffer weights_buf;  // huge-page backed storage of `weights`
   dnnl::memory weights;      // the only copy of the weights, in weights_md's layout
@@ -53,7 +49,7 @@ struct DnnlPackedMatmul::Impl {
   mutable std::mutex mu;
   mutable std::unordered_map<int64_t, std::shared_ptr<const Prim>> cache;
 
-  dnnl::matmul::primitive_desc make_pd(int64_t m, const dnnl::memory::desc &w_md) const {
+  dnnl::primitive_attr make_attr() const {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (relu) {
@@ -61,23 +57,62 @@ struct DnnlPackedMatmul::Impl {
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       attr.set_post_ops(ops);
     }
+    return attr;
+  }
+
+  dnnl::memory::dims weight_dims() const {
+    return inner_product ? dnnl::memory::dims{n, k} : dnnl::memory::dims{k, n};
+  }
+
+  dnnl::memory::desc bias_md() const {
+    return inner_product ? dnnl::memory::desc({n}, dt::f32, tag::a)
+                         : dnnl::memory::desc({1, n}, dt::f32, tag::ab);
+  }
+
+  dnnl::matmul::primitive_desc matmul_pd(int64_t m, const dnnl::memory::desc &w_md) const {
     const dnnl::memory::desc src_md({m, k}, dt::f32, tag::ab);
     const dnnl::memory::desc dst_md({m, n}, dt::f32, tag::ab);
     if (bias.empty()) {
-      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, dst_md), attr,
+      return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, dst_md), make_attr(),
                                           dnnl_cpu_engine());
     }
-    const dnnl::memory::desc bias_md({1, n}, dt::f32, tag::ab);
-    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, bias_md, dst_md), attr,
-                                        dnnl_cpu_engine());
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src_md, w_md, bias_md(), dst_md),
+                                        make_attr(), dnnl_cpu_engine());
   }
 
-  static std::shared_ptr<const Prim> compile(const dnnl::matmul::primitive_desc &pd, int64_t m) {
+  dnnl::inner_product_forward::primitive_desc ip_pd(int64_t m,
+                                                    const dnnl::memory::desc &w_md) const {
+    using ip = dnnl::inner_product_forward;
+    const dnnl::memory::desc src_md({m, k}, dt::f32, tag::ab);
+    const dnnl::memory::desc dst_md({m, n}, dt::f32, tag::ab);
+    const auto kind = dnnl::prop_kind::forward_inference;
+    if (bias.empty()) {
+      return ip::primitive_desc(ip::desc(kind, src_md, w_md, dst_md), make_attr(),
+                                dnnl_cpu_engine());
+    }
+    return ip::primitive_desc(ip::desc(kind, src_md, w_md, bias_md(), dst_md), make_attr(),
+                              dnnl_cpu_engine());
+  }
+
+  // The layout the primitive for m rows wants for weights described by w_md.
+  dnnl::memory::desc weights_desc_for(int64_t m, const dnnl::memory::desc &w_md) const {
+    return inner_product ? ip_pd(m, w_md).weights_desc() : matmul_pd(m, w_md).weights_desc();
+  }
+
+  std::shared_ptr<const Prim> compile(int64_t m, const dnnl::memory::desc &w_md) const {
     auto p = std::make_shared<Prim>();
-    p->primitive = dnnl::matmul(pd);
-    p->scratchpad_md = pd.scratchpad_desc();
+    if (inner_product) {
+      const auto pd = ip_pd(m, w_md);
+      p->primitive = dnnl::inner_product_forward(pd);
+      p->scratchpad_md = pd.scratchpad_desc();
+      p->impl = pd.impl_info_str();
+    } else {
+      const auto pd = matmul_pd(m, w_md);
+      p->primitive = dnnl::matmul(pd);
+      p->scratchpad_md = pd.scratchpad_desc();
+      p->impl = pd.impl_info_str();
+    }
     p->rows = m;
-    p->impl = pd.impl_info_str();
     return p;
   }
 
@@ -93,7 +128,7 @@ struct DnnlPackedMatmul::Impl {
     // thread; a concurrent duplicate is harmless and the first insert wins.
     std::shared_ptr<const Prim> p;
     try {
-      p = compile(make_pd(m, weights_md), m);
+      p = compile(m, weights_md);
     } catch (const dnnl::error &e) {
       if (e.status != dnnl_unimplemented) throw;
       p = m1;
@@ -145,6 +180,8 @@ std::unique_ptr<DnnlPackedMatmul::Impl> build_impl(const DnnlMatmulParams &param
   impl->k = params.k;
   impl->n = params.n;
   impl->relu = params.relu;
+  impl->inner_product = params.inner_product;
+  impl->min_rows = std::max<int64_t>(1, params.min_rows_per_call);
   const std::string shape =
       " weights [" + std::to_string(params.k) + "," + std::to_string(params.n) + "]";
   try {
@@ -152,12 +189,11 @@ std::unique_ptr<DnnlPackedMatmul::Impl> build_impl(const DnnlMatmulParams &param
     if (params.k == 0 || params.n == 0) return impl;
     place_weights(*impl);
     if (!impl->bias.empty()) {
-      impl->bias_mem = dnnl::memory(dnnl::memory::desc({1, params.n}, dt::f32, tag::ab),
-                                    dnnl_cpu_engine(), impl->bias.data());
+      impl->bias_mem = dnnl::memory(impl->bias_md(), dnnl_cpu_engine(), impl->bias.data());
     }
-    impl->m1 = DnnlPackedMatmul::Impl::compile(impl->make_pd(1, impl->weights_md), 1);
-    // Compiled at load, not on the first call: every call of 1-3 rows uses it.
-    impl->primitive_for(kMinRowsPerCall);
+    impl->m1 = impl->compile(1, impl->weights_md);
+    // Compiled at load, not on the first call: every call of fewer rows uses it.
+    impl->primitive_for(impl->min_rows);
   } catch (const dnnl::error &e) {
     *error = dnnl_message(e) + " " + what + shape;
     return nullptr;
@@ -175,7 +211,7 @@ bool DnnlPackedMatmul::packs_weights(int64_t k, int64_t n) {
     probe.k = k;
     probe.n = n;
     const dnnl::memory::desc any_md({k, n}, dt::f32, tag::any);
-    return probe.make_pd(1, any_md).weights_desc() != dnnl::memory::desc({k, n}, dt::f32, tag::ab);
+    return probe.weights_desc_for(1, any_md) != dnnl::memory::desc({k, n}, dt::f32, tag::ab);
   } catch (const dnnl::error &) {
     return false;  // create() reports what oneDNN rejects
   }
@@ -187,14 +223,17 @@ std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create(const DnnlMatmulParam
   assert(weights != nullptr || params.k * params.n == 0);
   auto impl = build_impl(params, "packing", error, [&](Impl &im) {
     const dnnl::engine &eng = dnnl_cpu_engine();
+    // A [k,n] row-major weight is the [n,k] inner_product weight in `ba`.
+    const tag plain = params.inner_product ? tag::ba : tag::ab;
+    const tag transposed = params.inner_product ? tag::ab : tag::ba;
     if (params.prepack) {
-      const dnnl::memory::desc any_md({params.k, params.n}, dt::f32, tag::any);
-      im.weights_md = im.make_pd(1, any_md).weights_desc();
+      const dnnl::memory::desc any_md(im.weight_dims(), dt::f32, tag::any);
+      im.weights_md = im.weights_desc_for(1, any_md);
     } else {
-      im.weights_md = dnnl::memory::desc({params.k, params.n}, dt::f32, tag::ab);
+      im.weights_md = dnnl::memory::desc(im.weight_dims(), dt::f32, plain);
     }
-    const dnnl::memory::desc user_md({params.k, params.n}, dt::f32,
-                                     params.trans_b ? tag::ba : tag::ab);
+    const dnnl::memory::desc user_md(im.weight_dims(), dt::f32,
+                                     params.trans_b ? transposed : plain);
     dnnl::memory user(user_md, eng, const_cast<float *>(weights));
     size_t capacity = 0;
     im.weights_buf = alloc_weight_buffer(im.weights_md.get_size(), &capacity);
@@ -217,7 +256,11 @@ std::unique_ptr<DnnlPackedMatmul> DnnlPackedMatmul::create_borrowed(const DnnlMa
                                                                     std::string *error) {
   assert(!params.trans_b && params.alpha == 1.f && ldw >= params.n);
   auto impl = build_impl(params, "borrowing", error, [&](Impl &im) {
-    im.weights_md = dnnl::memory::desc({params.k, params.n}, dt::f32, dnnl::memory::dims{ldw, 1});
+    // The same bytes either way: [k,n] with row stride ldw, or the [n,k]
+    // inner_product weight with column stride ldw.
+    const dnnl::memory::dims strides =
+        params.inner_product ? dnnl::memory::dims{1, ldw} : dnnl::memory::dims{ldw, 1};
+    im.weights_md = dnnl::memory::desc(im.weight_dims(), dt::f32, strides);
     im.weights = dnnl::memory(im.weights_md, dnnl_cpu_engine(), const_cast<float *>(weights));
   });
   if (impl == nullptr) return nullptr;
@@ -232,13 +275,13 @@ bool DnnlPackedMatmul::run(const float *a, int64_t m, float *c, std::string *err
     im.fill_epilogue_only(m, c);
     return true;
   }
-  if (m < kMinRowsPerCall) {
+  if (m < im.min_rows) {
     // Zero rows pad the call; each row's result does not depend on the others.
     thread_local std::vector<float> padded_a, padded_c;
-    padded_a.assign(size_t(kMinRowsPerCall * im.k), 0.f);
-    padded_c.resize(size_t(kMinRowsPerCall * im.n));
+    padded_a.assign(size_t(im.min_rows * im.k), 0.f);
+    padded_c.resize(size_t(im.min_rows * im.n));
     std::memcpy(padded_a.data(), a, size_t(m * im.k) * sizeof(float));
-    if (!run(padded_a.data(), kMinRowsPerCall, padded_c.data(), error)) return false;
+    if (!run(padded_a.data(), im.min_rows, padded_c.data(), error)) return false;
     std::memcpy(c, padded_c.data(), size_t(m * im.n) * sizeof(float));
     return true;
   }
@@ -263,8 +306,10 @@ bool DnnlPackedMatmul::run(const float *a, int64_t m, float *c, std::string *err
     }
     stream.wait();
   } catch (const dnnl::error &e) {
-    *error = dnnl_message(e) + " running matmul [" + std::to_string(m) + "," +
-             std::to_string(im.k) + "]x[" + std::to_string(im.k) + "," + std::to_string(im.n) + "]";
+    *error = dnnl_message(e) +
+             (im.inner_product ? " running inner_product [" : " running matmul [") +
+             std::to_string(m) + "," + std::to_string(im.k) + "]x[" + std::to_string(im.k) + "," +
+             std::to_string(im.n) + "]";
     return false;
   } catch (const std::bad_alloc &) {
     *error = "out of memory running matmul";

@@ -1,0 +1,235 @@
+// The dense kernels over the row layout (kernels/dense/rows_gemm.h) against
+// naive references, per ISA variant (a variant the CPU lacks is skipped):
+// odd sizes, size-1 dims, empty K, all-zero rows, sub-ranges of columns, and
+// the promises the header makes: bit-identical variants, the same bits for a
+// row alone or in any batch and on any thread count, and the gather kernel's
+// bits over every row.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu_features.h"
+#include "kernels/dense/rows_gemm.h"
+#include "kernels/sparse/sparse_matmul.h"
+
+namespace si {
+namespace {
+
+// Replayable: the seed comes from --gtest_random_seed (0 picks a fixed one).
+uint32_t seed() {
+  const int s = ::testing::UnitTest::GetInstance()->random_seed();
+  return s == 0 ? 777u : static_cast<uint32_t>(s);
+}
+
+#define SI_SEED_TRACE() SCOPED_TRACE("replay with --gtest_random_seed=" + std::to_string(seed()))
+
+struct Variant {
+  const char *name;
+  RowsGemvFn gemv;
+  RowsTileFn tile;
+  bool supported;
+};
+
+Variant variant(const std::string &name) {
+  const CpuFeatures &cpu = cpu_features();
+  if (name == "avx2")
+    return {"avx2", f32_rows_gemv__avx2, f32_rows_tile__avx2, cpu.avx2 && cpu.fma};
+  if (name == "avx512")
+    return {"avx512", f32_rows_gemv__avx512, f32_rows_tile__avx512, cpu.avx512f};
+  return {"scalar", f32_rows_gemv__scalar, f32_rows_tile__scalar, true};
+}
+
+// Values in [-2, 2], a share of them exact zeros (of either sign).
+std::vector<float> values(std::mt19937 &rng, size_t n, double zeros = 0.0) {
+  std::uniform_real_distribution<float> val(-2.f, 2.f);
+  std::bernoulli_distribution zero(zeros);
+  std::vector<float> v(n);
+  for (float &x : v) x = zero(rng) ? (rng() % 2 ? 0.f : -0.f) : val(rng);
+  return v;
+}
+
+// The order the kernels promise: per output, from its starting value, one
+// fused multiply-add per k in ascending k.
+void naive_fma(const float *x, int64_t ldx, int64_t m, int64_t k, const float *w, int64_t ldw,
+               int64_t n0, int64_t n1, float *y, int64_t ldy) {
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = n0; c < n1; ++c) {
+      float acc = y[r * ldy + c];
+      for (int64_t j = 0; j < k; ++j) acc = std::fma(x[r * ldx + j], w[j * ldw + c], acc);
+      y[r * ldy + c] = acc;
+    }
+}
+
+bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+class DenseRowsVariant : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    v_ = variant(GetParam());
+    if (!v_.supported) GTEST_SKIP() << GetParam() << " not supported by this CPU";
+  }
+  Variant v_{};
+};
+
+TEST_P(DenseRowsVariant, GemvMatchesNaiveBitForBitOnSubRanges) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  for (int64_t mr = 1; mr <= kRowsGemvMaxRows; ++mr) {
+    for (int64_t k : {0, 1, 3, 4, 5, 17, 64}) {
+      for (auto [n0, n1] :
+           {std::pair<int64_t, int64_t>{0, 1}, {0, 8}, {3, 20}, {5, 71}, {16, 48}}) {
+        SCOPED_TRACE("mr=" + std::to_string(mr) + " k=" + std::to_string(k) +
+                     " n0=" + std::to_string(n0) + " n1=" + std::to_string(n1));
+        const int64_t ldx = k + 3, ldw = n1 + 5, ldy = n1 + 2;
+        // Row 0 of x all zeros when mr > 1: an all-zero row gives its start.
+        std::vector<float> x = values(rng, size_t(mr * ldx), 0.3);
+        if (mr > 1) std::fill(x.begin(), x.begin() + ldx, 0.f);
+        const std::vector<float> w = values(rng, size_t(std::max<int64_t>(k, 1) * ldw));
+        std::vector<float> y = values(rng, size_t(mr * ldy)), want = y;
+        v_.gemv(x.data(), ldx, mr, k, w.data(), ldw, n0, n1, y.data(), ldy);
+        naive_fma(x.data(), ldx, mr, k, w.data(), ldw, n0, n1, want.data(), ldy);
+        ASSERT_TRUE(same_bits(y, want));  // columns outside [n0, n1) untouched too
+      }
+    }
+  }
+}
+
+TEST_P(DenseRowsVariant, TileMatchesNaiveBitForBit) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  for (int mr = 1; mr <= kRowsTileM; ++mr) {
+    for (int64_t kc : {0, 1, 2, 7, 256}) {
+      SCOPED_TRACE("mr=" + std::to_string(mr) + " kc=" + std::to_string(kc));
+      const int64_t ldx = kc + 1, ldw = kRowsTileN + 16, ldy = kRowsTileN + 3;
+      const std::vector<float> x = values(rng, size_t(mr * ldx), 0.3);
+      const std::vector<float> w = values(rng, size_t(std::max<int64_t>(kc, 1) * ldw));
+      std::vector<float> y = values(rng, size_t(mr * ldy)), want = y;
+      v_.tile(x.data(), ldx, mr, kc, w.data(), ldw, y.data(), ldy);
+      naive_fma(x.data(), ldx, mr, kc, w.data(), ldw, 0, kRowsTileN, want.data(), ldy);
+      ASSERT_TRUE(same_bits(y, want));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, DenseRowsVariant, ::testing::Values("scalar", "avx2", "avx512"),
+                         [](const ::testing::TestParamInfo<std::string> &i) { return i.param; });
+
+// The dispatched driver: y = bias + x·W, against the naive order (bit for
+// bit) and a double-precision sum (within float tolerance).
+std::vector<float> run_gemm(const std::vector<float> &x, int64_t m, int64_t k, const PackedRows &w,
+                            const float *bias, int threads, bool tiled) {
+  const int64_t n = w.cols();
+  std::vector<float> y(size_t(m * n), -7.f);  // every output must be written
+  if (tiled) {
+    f32_dense_rows_gemm_tiled(x.data(), m, k, w, bias, y.data(), n, threads);
+  } else {
+    f32_dense_rows_gemm(x.data(), m, k, w, bias, y.data(), n, threads);
+  }
+  return y;
+}
+
+TEST(DenseRowsGemm, MatchesReferencesAcrossShapesBatchesAndThreads) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  for (int64_t k : {0, 1, 17, 300}) {
+    for (int64_t n : {1, 15, 16, 17, 100, 1000}) {
+      const std::vector<float> wv = values(rng, size_t(k * n));
+      PackedRows w;
+      ASSERT_TRUE(w.pack(wv.data(), k, n, false));
+      const std::vector<float> bias = values(rng, size_t(n));
+      for (int64_t m : {1, 2, 3, 4, 5, 7, 8, 13, 33}) {
+        SCOPED_TRACE("m=" + std::to_string(m) + " k=" + std::to_string(k) +
+                     " n=" + std::to_string(n));
+        std::vector<float> x = values(rng, size_t(m * k), 0.5);
+        if (m > 2) std::fill(x.begin() + k, x.begin() + 2 * k, 0.f);  // an all-zero row
+        const bool with_bias = (m + n) % 2 == 0;
+        const float *b = with_bias ? bias.data() : nullptr;
+        const std::vector<float> y = run_gemm(x, m, k, w, b, 1, false);
+        std::vector<float> want(size_t(m * n));
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t c = 0; c < n; ++c) want[size_t(r * n + c)] = b ? b[c] : 0.f;
+        naive_fma(x.data(), k, m, k, wv.data(), n, 0, n, want.data(), n);
+        ASSERT_TRUE(same_bits(y, want));
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t c = 0; c < n; ++c) {
+            double sum = b ? b[c] : 0.0, mag = std::fabs(sum);
+            for (int64_t j = 0; j < k; ++j) {
+              sum += double(x[size_t(r * k + j)]) * double(wv[size_t(j * n + c)]);
+              mag += std::fabs(double(x[size_t(r * k + j)]) * double(wv[size_t(j * n + c)]));
+            }
+            ASSERT_NEAR(y[size_t(r * n + c)], sum, 1e-5 * mag + 1e-6) << r << "," << c;
+          }
+        for (int threads : {2, 3})
+          ASSERT_TRUE(same_bits(run_gemm(x, m, k, w, b, threads, false), y));
+        ASSERT_TRUE(same_bits(run_gemm(x, m, k, w, b, 1, true), y));
+      }
+    }
+  }
+}
+
+// A row gives the same bits alone, in a streamed batch and in a tiled one,
+// and the same as the gather kernel over all of its rows.
+TEST(DenseRowsGemm, RowAloneInAnyBatchAndGatheredAgree) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  const int64_t k = 129, n = 77, m = 11;
+  const std::vector<float> wv = values(rng, size_t(k * n)), bias = values(rng, size_t(n));
+  PackedRows w;
+  ASSERT_TRUE(w.pack(wv.data(), k, n, false));
+  const std::vector<float> x = values(rng, size_t(m * k));  // no exact zeros
+  const std::vector<float> batch = run_gemm(x, m, k, w, bias.data(), 2, false);
+  std::vector<int32_t> all(static_cast<size_t>(k));
+  for (int64_t j = 0; j < k; ++j) all[size_t(j)] = int32_t(j);
+  for (int64_t r = 0; r < m; ++r) {
+    const std::vector<float> row(x.begin() + r * k, x.begin() + (r + 1) * k);
+    const std::vector<float> alone = run_gemm(row, 1, k, w, bias.data(), 1, false);
+    const std::vector<float> in_batch(batch.begin() + r * n, batch.begin() + (r + 1) * n);
+    EXPECT_TRUE(same_bits(alone, in_batch)) << r;
+    const int64_t count = k;
+    std::vector<float> gathered(static_cast<size_t>(n));
+    f32_sparse_rows_gemm(row.data(), 1, k, ActiveRows{all.data(), &count, k}, w, bias.data(),
+                         gathered.data(), n, 1);
+    EXPECT_TRUE(same_bits(alone, gathered)) << r;
+    for (int64_t m4 = 2; m4 <= kRowsGemvMaxRows && r + m4 <= m; m4 += 2) {
+      const std::vector<float> xs(x.begin() + r * k, x.begin() + (r + m4) * k);
+      const std::vector<float> ys = run_gemm(xs, m4, k, w, bias.data(), 1, false);
+      EXPECT_TRUE(same_bits(std::vector<float>(ys.begin(), ys.begin() + n), alone)) << r;
+    }
+  }
+}
+
+TEST(DenseRowsGemm, EmptyBatchAndEmptyKAndAllZeroInput) {
+  const int64_t k = 40, n = 33;
+  std::mt19937 rng(seed());
+  const std::vector<float> wv = values(rng, size_t(k * n)), bias = values(rng, size_t(n));
+  PackedRows w;
+  ASSERT_TRUE(w.pack(wv.data(), k, n, false));
+  float untouched = 3.f;
+  f32_dense_rows_gemm(nullptr, 0, k, w, bias.data(), &untouched, n, 2);
+  EXPECT_EQ(untouched, 3.f);
+  PackedRows empty;
+  ASSERT_TRUE(empty.pack(nullptr, 0, n, false));
+  for (int64_t m : {1, 6}) {
+    const std::vector<float> y =
+        run_gemm(std::vector<float>(size_t(m)), m, 0, empty, bias.data(), 2, false);
+    for (int64_t r = 0; r < m; ++r)
+      EXPECT_TRUE(same_bits(std::vector<float>(y.begin() + r * n, y.begin() + (r + 1) * n), bias));
+    const std::vector<float> zeros =
+        run_gemm(std::vector<float>(size_t(m * k)), m, k, w, nullptr, 1, false);
+    for (float v : zeros) EXPECT_EQ(v, 0.f);
+  }
+}
+
+// The table takes the widest variant dispatch_features() allows.
+TEST(DenseRowsDispatch, FollowsSiMaxIsa) {
+  EXPECT_STREQ(dense_rows_kernels().isa, dispatch_isa());
+}
+
+}  // namespace
+}  // namespace si
