@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -251,6 +252,22 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
   return Status::ok();
 }
 
+// Whether a step's output may take over input value v's buffer: v dies at
+// this step, is held by this call alone (not a graph input, a constant or a
+// view), is read by no other slot of the node, and the output fits.
+bool Session::can_take_over(const Step &step, const Node &node, int v,
+                            const std::vector<Tensor> &slots, const OutputDesc &desc) const {
+  const Tensor &t = slots[size_t(v)];
+  if (!t.owns_storage_exclusively() || t.dtype() != desc.dtype) return false;
+  int64_t n = 0;
+  if (!checked_numel(desc.shape, &n).is_ok() ||
+      size_t(n) * dtype_size(desc.dtype) != t.size_bytes())
+    return false;
+  if (std::count(node.inputs.begin(), node.inputs.end(), v) != 1) return false;
+  return std::find(step.release_after.begin(), step.release_after.end(), v) !=
+         step.release_after.end();
+}
+
 Status Session::run_step(const Step &step, std::vector<const Tensor *> &value,
                          std::vector<Tensor> &slots, BufferPool &pool, RunContext &ctx) const {
   const Node &node = graph_.nodes[step.node];
@@ -270,8 +287,13 @@ Status Session::run_step(const Step &step, std::vector<const Tensor *> &value,
   for (size_t i = 0; i < descs.size(); ++i) {
     int v = node.outputs[i];
     Tensor &t = v >= 0 ? slots[size_t(v)] : scratch[i];
+    const int reuse = descs[i].reuse_input >= 0 ? node.inputs[size_t(descs[i].reuse_input)] : -1;
     if (descs[i].alias_input >= 0) {
       t = in[size_t(descs[i].alias_input)]->view(descs[i].shape);
+    } else if (reuse >= 0 && can_take_over(step, node, reuse, slots, descs[i])) {
+      // The input's slot keeps its handle until the release below, which
+      // then sees the storage shared and leaves it to the output.
+      t = slots[size_t(reuse)].recycle(descs[i].dtype, descs[i].shape);
     } else {
       s = pool.take(descs[i].dtype, descs[i].shape, &t);
       if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());

@@ -68,6 +68,8 @@ class Session {
     bool emit_active_set = false;    // attach an ActiveSet to output 0
     bool consumer = false;
   };
+  bool can_take_over(const Step &step, const Node &node, int v, const std::vector<Tensor> &slots,
+                     const OutputDesc &desc) const;
 
   Status run_step(const Step &step, std::vector<const Tensor *> &value, std::vector<Tensor> &slots,
                   class BufferPool &pool, RunContext &ctx) const;
