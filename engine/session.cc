@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <mutex>
 
 #include "engine/active_set.h"
 
@@ -60,6 +61,22 @@ class OmpThreadScope {
 class BufferPool {
  public:
   explicit BufferPool(uint64_t budget) : budget_(budget) {}
+  // Buffers an earlier call left: reused as if this call had released them,
+  // and counted against its budget as if it had allocated them.
+  void adopt(std::vector<Tensor> spare) {
+    for (Tensor &t : spare) {
+      used_ += t.capacity_bytes();
+      free_.emplace(t.capacity_bytes(), std::move(t));
+    }
+  }
+  // The released buffers nobody else holds, for the next call.
+  std::vector<Tensor> take_free() {
+    std::vector<Tensor> out;
+    for (auto &kv : free_)
+      if (kv.second.owns_storage_exclusively()) out.push_back(std::move(kv.second));
+    free_.clear();
+    return out;
+  }
   void give(Tensor t) {
     if (t.owns_storage_exclusively()) free_.emplace(t.capacity_bytes(), std::move(t));
   }
@@ -74,6 +91,12 @@ class BufferPool {
       *out = it->second.recycle(dtype, shape);
       free_.erase(it);
       return Status::ok();
+    }
+    if ((bytes > budget_ || used_ > budget_ - bytes) && !free_.empty()) {
+      // Buffers nobody uses (an earlier call's, or sizes this call no longer
+      // needs) go first: holding them must not fail a call that fits alone.
+      for (auto &kv : free_) used_ -= kv.second.capacity_bytes();
+      free_.clear();
     }
     if (bytes > budget_ || used_ > budget_ - bytes) {
       return out_of_memory("allocating " + std::to_string(bytes) + " bytes for a " +
@@ -217,6 +240,13 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
 
   const uint64_t limit = memory_limit(options_), weights = weight_bytes();
   BufferPool pool(limit > weights ? limit - weights : 0);
+  {
+    // A call starts from the buffers the last finished one released, so a
+    // steady stream of calls allocates (and zeroes, and page-faults) nothing.
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    pool.adopt(std::move(spare_));
+    spare_.clear();
+  }
   if (profile != nullptr) profile->steps.clear();
   for (const Step &step : steps_) {
     if (profile == nullptr) {
@@ -249,6 +279,8 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
       return internal_error("output \"" + output_infos_[i].name + "\" was not computed");
     (*outputs)[i] = *t;
   }
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  if (spare_.empty()) spare_ = pool.take_free();  // a concurrent call's set may be there
   return Status::ok();
 }
 

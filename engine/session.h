@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,10 @@ class Session {
   std::vector<ValueInfo> output_infos_;
   std::vector<Step> steps_;
   size_t model_constant_bytes_ = 0;
+  // Intermediate buffers the last finished call released, handed to the next
+  // call (at most one call's worth is held between calls).
+  mutable std::mutex spare_mu_;
+  mutable std::vector<Tensor> spare_;
 };
 
 // Every operator of `graph` the registry lacks, one entry per node in graph

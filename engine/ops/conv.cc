@@ -12,6 +12,7 @@
 #include "engine/ops/ops.h"
 #include "engine/ops/window.h"
 #include "kernels/dense/dnnl_conv.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/blocked_layout.h"
 #include "kernels/ref/conv_ref.h"
 
@@ -153,7 +154,12 @@ class PackedConvOp : public OpKernel {
     SI_RETURN_IF_ERROR(problem(in, &p));
     if (out[0]->numel() == 0) return Status::ok();
     const float *addend = epilogue_.sum ? in[3]->data<float>() : nullptr;
-    if (packed_ && all_positive(p)) {
+    // oneDNN's relu and clip post-ops turn a NaN into a bound; an Inf or NaN
+    // reaching them (through x or the addend) takes the exact path instead.
+    const bool exact_only = epilogue_.act != ConvEpilogue::Act::kNone &&
+                            (!ref::f32_all_finite(in[0]->data<float>(), in[0]->numel()) ||
+                             (addend != nullptr && !ref::f32_all_finite(addend, out[0]->numel())));
+    if (packed_ && all_positive(p) && !exact_only) {
       std::string error;
       if (!packed_->run(p, in[0]->data<float>(), out[0]->data<float>(), &error, addend))
         return internal_error(error);
