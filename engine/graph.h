@@ -19,6 +19,10 @@ constexpr const char *kEngineDomain = "com.sparse_infer";  // ops the passes cre
 // Attributes the sparsity pass sets (engine-internal; never read from files).
 constexpr const char *kEmitActiveSetAttr = "si.emit_active_set";  // producer: attach ActiveSet
 constexpr const char *kSparseInputAttr = "si.sparse_input";       // consumer: expect one
+// FusedConv, MaxPool, GlobalAveragePool: channel block of input 0 (and of the pool's output) and
+// of a FusedConv's output (and its addend); 0 or absent means plain NC[D]HW.
+constexpr const char *kSrcBlockAttr = "si.src_block";
+constexpr const char *kDstBlockAttr = "si.dst_block";
 
 // A dimension as the model declares it: a size, or unknown (-1) with an
 // optional symbolic name (ONNX dim_param, e.g. "batch").

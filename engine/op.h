@@ -55,6 +55,10 @@ struct OutputDesc {
   // >= 0: the output is a view of that input's buffer (Reshape, Identity),
   // the executor allocates nothing and run() is still called.
   int alias_input = -1;
+  // >= 0: the output may take over that input's buffer (same dtype and
+  // size) when this step is the input's last reader; run() then computes in
+  // place and sees it by comparing the two data pointers.
+  int reuse_input = -1;
 };
 
 class OpKernel {

@@ -2,8 +2,10 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <mutex>
 
 #include "engine/active_set.h"
 
@@ -59,6 +61,22 @@ class OmpThreadScope {
 class BufferPool {
  public:
   explicit BufferPool(uint64_t budget) : budget_(budget) {}
+  // Buffers an earlier call left: reused as if this call had released them,
+  // and counted against its budget as if it had allocated them.
+  void adopt(std::vector<Tensor> spare) {
+    for (Tensor &t : spare) {
+      used_ += t.capacity_bytes();
+      free_.emplace(t.capacity_bytes(), std::move(t));
+    }
+  }
+  // The released buffers nobody else holds, for the next call.
+  std::vector<Tensor> take_free() {
+    std::vector<Tensor> out;
+    for (auto &kv : free_)
+      if (kv.second.owns_storage_exclusively()) out.push_back(std::move(kv.second));
+    free_.clear();
+    return out;
+  }
   void give(Tensor t) {
     if (t.owns_storage_exclusively()) free_.emplace(t.capacity_bytes(), std::move(t));
   }
@@ -73,6 +91,12 @@ class BufferPool {
       *out = it->second.recycle(dtype, shape);
       free_.erase(it);
       return Status::ok();
+    }
+    if ((bytes > budget_ || used_ > budget_ - bytes) && !free_.empty()) {
+      // Buffers nobody uses (an earlier call's, or sizes this call no longer
+      // needs) go first: holding them must not fail a call that fits alone.
+      for (auto &kv : free_) used_ -= kv.second.capacity_bytes();
+      free_.clear();
     }
     if (bytes > budget_ || used_ > budget_ - bytes) {
       return out_of_memory("allocating " + std::to_string(bytes) + " bytes for a " +
@@ -216,6 +240,13 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
 
   const uint64_t limit = memory_limit(options_), weights = weight_bytes();
   BufferPool pool(limit > weights ? limit - weights : 0);
+  {
+    // A call starts from the buffers the last finished one released, so a
+    // steady stream of calls allocates (and zeroes, and page-faults) nothing.
+    std::lock_guard<std::mutex> lock(spare_mu_);
+    pool.adopt(std::move(spare_));
+    spare_.clear();
+  }
   if (profile != nullptr) profile->steps.clear();
   for (const Step &step : steps_) {
     if (profile == nullptr) {
@@ -248,7 +279,25 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
       return internal_error("output \"" + output_infos_[i].name + "\" was not computed");
     (*outputs)[i] = *t;
   }
+  std::lock_guard<std::mutex> lock(spare_mu_);
+  if (spare_.empty()) spare_ = pool.take_free();  // a concurrent call's set may be there
   return Status::ok();
+}
+
+// Whether a step's output may take over input value v's buffer: v dies at
+// this step, is held by this call alone (not a graph input, a constant or a
+// view), is read by no other slot of the node, and the output fits.
+bool Session::can_take_over(const Step &step, const Node &node, int v,
+                            const std::vector<Tensor> &slots, const OutputDesc &desc) const {
+  const Tensor &t = slots[size_t(v)];
+  if (!t.owns_storage_exclusively() || t.dtype() != desc.dtype) return false;
+  int64_t n = 0;
+  if (!checked_numel(desc.shape, &n).is_ok() ||
+      size_t(n) * dtype_size(desc.dtype) != t.size_bytes())
+    return false;
+  if (std::count(node.inputs.begin(), node.inputs.end(), v) != 1) return false;
+  return std::find(step.release_after.begin(), step.release_after.end(), v) !=
+         step.release_after.end();
 }
 
 Status Session::run_step(const Step &step, std::vector<const Tensor *> &value,
@@ -270,8 +319,13 @@ Status Session::run_step(const Step &step, std::vector<const Tensor *> &value,
   for (size_t i = 0; i < descs.size(); ++i) {
     int v = node.outputs[i];
     Tensor &t = v >= 0 ? slots[size_t(v)] : scratch[i];
+    const int reuse = descs[i].reuse_input >= 0 ? node.inputs[size_t(descs[i].reuse_input)] : -1;
     if (descs[i].alias_input >= 0) {
       t = in[size_t(descs[i].alias_input)]->view(descs[i].shape);
+    } else if (reuse >= 0 && can_take_over(step, node, reuse, slots, descs[i])) {
+      // The input's slot keeps its handle until the release below, which
+      // then sees the storage shared and leaves it to the output.
+      t = slots[size_t(reuse)].recycle(descs[i].dtype, descs[i].shape);
     } else {
       s = pool.take(descs[i].dtype, descs[i].shape, &t);
       if (!s.is_ok()) return Status(s.code(), node.describe() + ": " + s.message());

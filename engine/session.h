@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,8 @@ class Session {
     bool emit_active_set = false;    // attach an ActiveSet to output 0
     bool consumer = false;
   };
+  bool can_take_over(const Step &step, const Node &node, int v, const std::vector<Tensor> &slots,
+                     const OutputDesc &desc) const;
 
   Status run_step(const Step &step, std::vector<const Tensor *> &value, std::vector<Tensor> &slots,
                   class BufferPool &pool, RunContext &ctx) const;
@@ -84,6 +87,10 @@ class Session {
   std::vector<ValueInfo> output_infos_;
   std::vector<Step> steps_;
   size_t model_constant_bytes_ = 0;
+  // Intermediate buffers the last finished call released, handed to the next
+  // call (at most one call's worth is held between calls).
+  mutable std::mutex spare_mu_;
+  mutable std::vector<Tensor> spare_;
 };
 
 // Every operator of `graph` the registry lacks, one entry per node in graph

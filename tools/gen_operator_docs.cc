@@ -115,6 +115,7 @@ const std::map<std::string, Recipe> &recipes() {
     };
     r["Conv"] = conv;
     r["ConvTranspose"] = conv;
+    r["FusedConv"] = conv;
     const auto pool = [](DType t) {
       Probe p = probe({filled(t, {1, 1, 3, 3})});
       p.attrs["kernel_shape"] = attr_ints({2, 2});

@@ -1,6 +1,10 @@
-// Conv and ConvTranspose (1-D to 3-D, float32). A constant weight (and bias)
-// is packed once for oneDNN at create; a weight known only at run time, or a
-// problem oneDNN rejects, runs the reference kernel.
+// Conv and ConvTranspose (1-D to 3-D, float32), and FusedConv: a Conv with
+// its epilogue (a sum with a same-shaped tensor, then Relu or Clip) and its
+// activations' layouts (plain or channel-blocked, set by
+// assign_conv_layouts). A constant weight (and bias) is packed once for
+// oneDNN at create; a weight known only at run time, or a problem oneDNN
+// rejects, runs the reference kernels.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +12,8 @@
 #include "engine/ops/ops.h"
 #include "engine/ops/window.h"
 #include "kernels/dense/dnnl_conv.h"
+#include "kernels/ref/activation.h"
+#include "kernels/ref/blocked_layout.h"
 #include "kernels/ref/conv_ref.h"
 
 namespace si {
@@ -128,7 +134,17 @@ class PackedConvOp : public OpKernel {
                  std::vector<OutputDesc> *out) const override {
     ref::ConvParams p;
     SI_RETURN_IF_ERROR(problem(in, &p));
-    out->assign(1, OutputDesc{DType::kFloat32, output_shape(p), -1});
+    const Shape y = output_shape(p);
+    const Tensor *addend = in.size() > 3 ? in[3] : nullptr;
+    if (epilogue_.sum &&
+        (addend == nullptr || addend->dtype() != DType::kFloat32 || addend->shape() != y)) {
+      return invalid_argument("the addend must be float32 " + shape_str(y) +
+                              " like the output, got " +
+                              (addend ? shape_str(addend->shape()) : std::string("none")));
+    }
+    out->assign(1, OutputDesc{DType::kFloat32, y, -1});
+    // The sum adds into the output, so the addend's own buffer saves a copy.
+    if (epilogue_.sum) (*out)[0].reuse_input = 3;
     return Status::ok();
   }
 
@@ -137,15 +153,19 @@ class PackedConvOp : public OpKernel {
     ref::ConvParams p;
     SI_RETURN_IF_ERROR(problem(in, &p));
     if (out[0]->numel() == 0) return Status::ok();
-    if (packed_ && all_positive(p)) {
+    const float *addend = epilogue_.sum ? in[3]->data<float>() : nullptr;
+    // oneDNN's relu and clip post-ops turn a NaN into a bound; an Inf or NaN
+    // reaching them (through x or the addend) takes the exact path instead.
+    const bool exact_only = epilogue_.act != ConvEpilogue::Act::kNone &&
+                            (!ref::f32_all_finite(in[0]->data<float>(), in[0]->numel()) ||
+                             (addend != nullptr && !ref::f32_all_finite(addend, out[0]->numel())));
+    if (packed_ && all_positive(p) && !exact_only) {
       std::string error;
-      if (!packed_->run(p, in[0]->data<float>(), out[0]->data<float>(), &error))
+      if (!packed_->run(p, in[0]->data<float>(), out[0]->data<float>(), &error, addend))
         return internal_error(error);
       return Status::ok();
     }
-    const Tensor *b = in.size() > 2 ? in[2] : nullptr;
-    run_reference(p, in[0]->data<float>(), in[1]->data<float>(),
-                  b != nullptr ? b->data<float>() : nullptr, out[0]->data<float>(), ctx.threads);
+    run_unpacked(p, in, addend, out[0]->data<float>(), ctx.threads);
     return Status::ok();
   }
 
@@ -161,15 +181,66 @@ class PackedConvOp : public OpKernel {
     for (int i = 0; i < p.rank; ++i) fits = fits && p.pad_begin[i] >= 0;
     if (!fits) return;
     std::string error;
-    packed_ =
-        DnnlConv::create(p, transposed, w->data<float>(), b ? b->data<float>() : nullptr, &error);
+    packed_ = DnnlConv::create(p, transposed, w->data<float>(), b ? b->data<float>() : nullptr,
+                               &error, layout_, epilogue_);
   }
+
+  ConvLayout layout_;
+  ConvEpilogue epilogue_;
 
  protected:
   virtual void run_reference(const ref::ConvParams &p, const float *x, const float *w,
                              const float *b, float *y, int threads) const = 0;
 
  private:
+  // The reference kernels on plain copies of blocked sides, then the
+  // epilogue in the order oneDNN applies it: sum, activation.
+  void run_unpacked(const ref::ConvParams &p, const std::vector<const Tensor *> &in,
+                    const float *addend, float *y, int threads) const {
+    int64_t in_sp = 1, out_sp = 1;
+    for (int i = 0; i < p.rank; ++i) {
+      in_sp *= p.in[i];
+      out_sp *= p.out[i];
+    }
+    const int64_t out_n = p.batch * p.out_channels * out_sp;
+    const float *x = in[0]->data<float>();
+    std::vector<float> x_plain, y_plain, addend_plain;
+    if (addend == y) {  // computed in place: keep the addend before y is written
+      addend_plain.assign(addend, addend + out_n);
+      addend = addend_plain.data();
+    }
+    if (layout_.src_block != 0) {
+      x_plain.resize(size_t(in[0]->numel()));
+      ref::f32_blocked_to_plain(x, p.batch, p.in_channels, in_sp, layout_.src_block,
+                                x_plain.data());
+      x = x_plain.data();
+    }
+    float *yp = y;
+    if (layout_.dst_block != 0) {
+      y_plain.resize(size_t(out_n));
+      yp = y_plain.data();
+      if (addend != nullptr) {
+        std::vector<float> plain(static_cast<size_t>(out_n));
+        ref::f32_blocked_to_plain(addend, p.batch, p.out_channels, out_sp, layout_.dst_block,
+                                  plain.data());
+        addend_plain = std::move(plain);
+        addend = addend_plain.data();
+      }
+    }
+    const Tensor *b = in.size() > 2 ? in[2] : nullptr;
+    run_reference(p, x, in[1]->data<float>(), b != nullptr ? b->data<float>() : nullptr, yp,
+                  threads);
+    for (int64_t i = 0; i < out_n; ++i) {
+      float v = addend != nullptr ? yp[i] + addend[i] : yp[i];
+      if (epilogue_.act == ConvEpilogue::Act::kRelu) v = v > 0.f || v != v ? v : 0.f;
+      if (epilogue_.act == ConvEpilogue::Act::kClip)
+        v = v < epilogue_.lo ? epilogue_.lo : v > epilogue_.hi ? epilogue_.hi : v;
+      yp[i] = v;
+    }
+    if (layout_.dst_block != 0)
+      ref::f32_plain_to_blocked(yp, p.batch, p.out_channels, out_sp, layout_.dst_block, y);
+  }
+
   std::unique_ptr<DnnlConv> packed_;
 };
 
@@ -347,6 +418,38 @@ Status create_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   int64_t group = 1;
   SI_RETURN_IF_ERROR(read_common(ctx, &attrs, &group));
   auto op = std::make_unique<ConvOp>(attrs, group);
+  const Tensor *w = nullptr, *b = nullptr;
+  if (constant_operands(ctx, &w, &b))
+    op->pack(representative_input(ctx, w->shape(), w->dim(1) * group, attrs), w, b, false);
+  *out = std::move(op);
+  return Status::ok();
+}
+
+Status create_fused_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  WindowAttrs attrs;
+  int64_t group = 1;
+  const Node &n = ctx.node;
+  if (ctx.num_inputs() > 4) return invalid_model("expects at most four inputs X, W, B, addend");
+  if (!ctx.has_input(0) || !ctx.has_input(1)) return invalid_model("inputs X and W are required");
+  if (n.outputs.size() != 1) return invalid_model("expects exactly one output Y");
+  SI_RETURN_IF_ERROR(read_window_attrs(n, &attrs));
+  if (attrs.ceil_mode) return invalid_model("has no ceil_mode attribute");
+  group = n.attr_int("group", 1);
+  if (group < 1) return invalid_model("group must be >= 1, got " + std::to_string(group));
+  auto op = std::make_unique<ConvOp>(attrs, group);
+  const std::string act = n.attr_string("activation", "");
+  if (act == "Relu") {
+    op->epilogue_.act = ConvEpilogue::Act::kRelu;
+  } else if (act == "Clip") {
+    op->epilogue_.act = ConvEpilogue::Act::kClip;
+    op->epilogue_.lo = n.attr_float("clip_min", 0.f);
+    op->epilogue_.hi = n.attr_float("clip_max", 0.f);
+  } else if (!act.empty()) {
+    return invalid_model("unknown activation \"" + act + "\"");
+  }
+  op->epilogue_.sum = ctx.has_input(3);
+  op->layout_.src_block = int(n.attr_int(kSrcBlockAttr, 0));
+  op->layout_.dst_block = int(n.attr_int(kDstBlockAttr, 0));
   const Tensor *w = nullptr, *b = nullptr;
   if (constant_operands(ctx, &w, &b))
     op->pack(representative_input(ctx, w->shape(), w->dim(1) * group, attrs), w, b, false);

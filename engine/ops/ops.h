@@ -91,6 +91,7 @@ Status create_fused_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out)
 // conv.cc
 Status create_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_conv_transpose(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_fused_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // pool.cc
 Status create_max_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

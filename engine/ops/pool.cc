@@ -1,5 +1,9 @@
 // MaxPool, AveragePool (1-D to 3-D), GlobalMaxPool and GlobalAveragePool
-// (any rank >= 3) over plain NC[D]HW tensors.
+// (any rank >= 3) over plain NC[D]HW tensors. A MaxPool between two
+// convolutions may instead be told (kSrcBlockAttr, assign_conv_layouts) that
+// its input and output are channel-blocked; oneDNN then pools in that layout.
+// A GlobalAveragePool may read a blocked input (its [N, C, 1...] output is
+// the same bytes in both layouts).
 //
 // MaxPool is registered zero-preserving: a window of zeros stays zero. The
 // executor's ActiveSet does not survive it automatically (its output is a
@@ -11,6 +15,8 @@
 
 #include "engine/ops/ops.h"
 #include "engine/ops/window.h"
+#include "kernels/dense/dnnl_pool.h"
+#include "kernels/ref/blocked_layout.h"
 #include "kernels/ref/pool_ref.h"
 
 namespace si {
@@ -57,11 +63,14 @@ Status read_pool_attrs(const LoadContext &ctx, WindowAttrs *a) {
 
 class MaxPoolOp final : public OpKernel {
  public:
-  MaxPoolOp(WindowAttrs attrs, bool column_major, size_t num_outputs, bool indices)
+  MaxPoolOp(WindowAttrs attrs, bool column_major, size_t num_outputs, bool indices, int block)
       : attrs_(std::move(attrs)),
         column_major_(column_major),
         num_outputs_(num_outputs),
-        indices_(indices) {}
+        indices_(indices),
+        block_(block) {
+    if (block_ != 0) blocked_ = std::make_unique<DnnlMaxPool>(block_);
+  }
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -81,6 +90,7 @@ class MaxPoolOp final : public OpKernel {
     Shape y;
     SI_RETURN_IF_ERROR(check(x, &p, &y));
     int64_t *idx = indices_ ? out[1]->data<int64_t>() : nullptr;
+    if (block_ != 0) return run_blocked(p, x, out[0], ctx.threads);
     switch (x.dtype()) {
       case DType::kFloat32:
         ref::f32_max_pool(p, x.data<float>(), out[0]->data<float>(), idx, column_major_,
@@ -104,13 +114,32 @@ class MaxPoolOp final : public OpKernel {
       return unsupported(std::string("input X has dtype ") + dtype_name(x.dtype()) +
                          ", supported: float32, uint8, int8");
     }
+    if (block_ != 0 && (x.dtype() != DType::kFloat32 || x.rank() < 3 || x.dim(1) % block_ != 0)) {
+      return internal_error("a channel-blocked MaxPool got " + std::string(dtype_name(x.dtype())) +
+                            " " + shape_str(x.shape()));
+    }
     return pool_problem(x, attrs_, p, y);
+  }
+
+  // oneDNN in the blocked layout; a problem it rejects runs the reference on
+  // plain copies.
+  Status run_blocked(const ref::PoolParams &p, const Tensor &x, Tensor *y, int threads) const {
+    const int64_t n = x.dim(0), c = x.dim(1);
+    std::string error;
+    if (blocked_->run(p, n, c, x.data<float>(), y->data<float>(), &error)) return Status::ok();
+    std::vector<float> xp(size_t(x.numel())), yp(size_t(y->numel()));
+    ref::f32_blocked_to_plain(x.data<float>(), n, c, p.in_plane(), block_, xp.data());
+    ref::f32_max_pool(p, xp.data(), yp.data(), nullptr, false, threads);
+    ref::f32_plain_to_blocked(yp.data(), n, c, p.out_plane(), block_, y->data<float>());
+    return Status::ok();
   }
 
   WindowAttrs attrs_;
   bool column_major_;
   size_t num_outputs_;
   bool indices_;
+  int block_;
+  std::unique_ptr<DnnlMaxPool> blocked_;
 };
 
 // ---------------------------------------------------------------- AveragePool
@@ -156,7 +185,8 @@ class AveragePoolOp final : public OpKernel {
 
 class GlobalPoolOp final : public OpKernel {
  public:
-  explicit GlobalPoolOp(bool max) : max_(max) {}
+  // block != 0: a GlobalAveragePool reading a channel-blocked input.
+  GlobalPoolOp(bool max, int block) : max_(max), block_(block) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -174,7 +204,12 @@ class GlobalPoolOp final : public OpKernel {
     SI_RETURN_IF_ERROR(check(x));
     const int64_t planes = x.dim(0) * x.dim(1);
     const int64_t size = planes > 0 ? x.numel() / planes : 0;
-    if (max_) {
+    if (block_ != 0) {
+      if (x.dim(1) % block_ != 0)
+        return internal_error("a channel-blocked pool got X " + shape_str(x.shape()));
+      ref::f32_global_avg_pool_blocked(x.data<float>(), out[0]->data<float>(), x.dim(0), x.dim(1),
+                                       size, block_, ctx.threads);
+    } else if (max_) {
       ref::f32_global_max_pool(x.data<float>(), out[0]->data<float>(), planes, size, ctx.threads);
     } else {
       ref::f32_global_avg_pool(x.data<float>(), out[0]->data<float>(), planes, size, ctx.threads);
@@ -196,6 +231,7 @@ class GlobalPoolOp final : public OpKernel {
   }
 
   bool max_;
+  int block_;
 };
 
 }  // namespace
@@ -210,7 +246,10 @@ Status create_max_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   if (order != 0 && order != 1)
     return invalid_model("storage_order must be 0 or 1, got " + std::to_string(order));
   const bool indices = n.outputs.size() > 1 && n.outputs[1] >= 0;
-  *out = std::make_unique<MaxPoolOp>(a, order == 1, n.outputs.size(), indices);
+  const int block = int(n.attr_int(kSrcBlockAttr, 0));
+  if (block != 0 && indices)
+    return invalid_model("a channel-blocked MaxPool has no Indices output");
+  *out = std::make_unique<MaxPoolOp>(a, order == 1, n.outputs.size(), indices, block);
   return Status::ok();
 }
 
@@ -224,13 +263,13 @@ Status create_average_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *ou
 
 Status create_global_average_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return invalid_model("expects one input X");
-  *out = std::make_unique<GlobalPoolOp>(false);
+  *out = std::make_unique<GlobalPoolOp>(false, int(ctx.node.attr_int(kSrcBlockAttr, 0)));
   return Status::ok();
 }
 
 Status create_global_max_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return invalid_model("expects one input X");
-  *out = std::make_unique<GlobalPoolOp>(true);
+  *out = std::make_unique<GlobalPoolOp>(true, 0);
   return Status::ok();
 }
 

@@ -91,6 +91,8 @@ const std::vector<OpRegistration> &op_table() {
       {"", "LogSoftmax", 1, kMaxOpset, create_log_softmax, SparseRole::kNone},
       {"", "Conv", 1, kMaxOpset, create_conv, SparseRole::kNone},
       {"", "ConvTranspose", 1, kMaxOpset, create_conv_transpose, SparseRole::kNone},
+      // A producer when its activation is Relu or Clip (mark_sparsity reads the attribute).
+      {kEngineDomain, "FusedConv", 1, 1, create_fused_conv, SparseRole::kNone},
       // Zeros stay zeros through a max (see pool.cc on active sets).
       {"", "MaxPool", 1, kMaxOpset, create_max_pool, SparseRole::kZeroPreserving},
       {"", "AveragePool", 1, kMaxOpset, create_average_pool, SparseRole::kNone},

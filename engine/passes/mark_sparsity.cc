@@ -26,6 +26,10 @@ bool is_producer(const Graph &g, const Node &node) {
   if (node.domain == kEngineDomain && node.op_type == "FusedGemm") {
     return node.attr_string("activation", "") == "Relu";
   }
+  if (node.domain == kEngineDomain && node.op_type == "FusedConv") {
+    const std::string act = node.attr_string("activation", "");
+    return act == "Relu" || act == "Clip";
+  }
   return node.domain.empty() && node.op_type == "Max" && node.inputs.size() == 2 &&
          (is_scalar_zero(g.constant(node.inputs[0])) || is_scalar_zero(g.constant(node.inputs[1])));
 }

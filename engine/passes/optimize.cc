@@ -1,4 +1,5 @@
 #include "engine/passes/passes.h"
+#include "kernels/dense/dnnl_conv.h"
 
 namespace si {
 
@@ -9,7 +10,9 @@ Status optimize_graph(Graph *graph, const SessionOptions &options) {
   SI_RETURN_IF_ERROR(fuse_layernorm(graph));
   SI_RETURN_IF_ERROR(fuse_gelu(graph));
   SI_RETURN_IF_ERROR(fuse_matmul_epilogues(graph));
+  SI_RETURN_IF_ERROR(fuse_conv_epilogues(graph));
   remove_dead_nodes(graph);
+  assign_conv_layouts(graph, dnnl_channel_block());
   return Status::ok();
 }
 

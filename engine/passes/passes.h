@@ -46,6 +46,23 @@ Status fuse_layernorm(Graph *graph);
 // Gelu is named after the Erf or Tanh node.
 Status fuse_gelu(Graph *graph);
 
+// Turns each Conv with constant weights (and bias) into a FusedConv
+// (com.sparse_infer, the Conv's name and attributes) that also absorbs
+// Conv -> [Add(a tensor of the same declared shape)] -> [Relu | Clip with
+// constant bounds]: the addend becomes input 3, the activation the
+// "activation" attribute ("", "Relu", "Clip" with clip_min/clip_max). Same
+// single-reader rule as the matmul epilogues.
+Status fuse_conv_epilogues(Graph *graph);
+
+// Sets kSrcBlockAttr/kDstBlockAttr on every FusedConv, MaxPool and
+// GlobalAveragePool: an edge
+// is blocked (channels in blocks of `block`) when its declared float32 shape
+// has rank 3-5 and channels divisible by `block`, its producer and every
+// reader read blocked tensors (FusedConv's X and addend, a MaxPool without
+// Indices; GlobalAveragePool reads them only), it is not a graph output, and the pairs that share a
+// layout (a pool's input and output, a sum's addend and output) agree.
+void assign_conv_layouts(Graph *graph, int block);
+
 // Links sparsity producers to consumer matmuls. A value is sparse when a
 // producer (Relu, Clip, ThresholdedRelu, Max(x, 0), a fused matmul+Relu)
 // makes it, or ops that keep exact zeros carry them (views, Transpose, Slice,

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
@@ -28,10 +29,17 @@ dims dense_strides(const dims &d) {
   return s;
 }
 
-dnnl::memory::desc activation_md(const ref::ConvParams &p, int64_t channels, const int64_t *sp) {
+// [batch, channels, sp...] plain, or with channels in blocks of `block`.
+dnnl::memory::desc activation_md(const ref::ConvParams &p, int64_t channels, const int64_t *sp,
+                                 int block) {
   dims d = {p.batch, channels};
   for (int i = 0; i < p.rank; ++i) d.push_back(sp[i]);
-  return dnnl::memory::desc(d, dt::f32, dense_strides(d));
+  if (block == 0) return dnnl::memory::desc(d, dt::f32, dense_strides(d));
+  using tag = dnnl::memory::format_tag;
+  static const tag k8[] = {tag::aBc8b, tag::aBcd8b, tag::aBcde8b};
+  static const tag k16[] = {tag::aBc16b, tag::aBcd16b, tag::aBcde16b};
+  assert(channels % block == 0 && (block == 8 || block == 16));
+  return dnnl::memory::desc(d, dt::f32, (block == 8 ? k8 : k16)[p.rank - 1]);
 }
 
 // oneDNN numbers weights dims [G,] OC/G, IC/G, kernel... for both directions.
@@ -68,7 +76,26 @@ dims spatial(const int64_t *v, int rank, int64_t minus = 0) {
   return d;
 }
 
+dnnl::post_ops post_ops(const ConvEpilogue &e) {
+  dnnl::post_ops ops;
+  if (e.sum) ops.append_sum(1.f);
+  if (e.act == ConvEpilogue::Act::kRelu)
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  if (e.act == ConvEpilogue::Act::kClip)
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, e.lo, e.hi);
+  return ops;
+}
+
 }  // namespace
+
+int dnnl_channel_block() {
+  dnnl_cpu_engine();  // applies the SI_MAX_ISA cap first
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  const bool avx512 = isa == dnnl::cpu_isa::avx512_core || isa == dnnl::cpu_isa::avx512_core_vnni ||
+                      isa == dnnl::cpu_isa::avx512_core_bf16 ||
+                      isa == dnnl::cpu_isa::avx512_core_amx;
+  return avx512 ? 16 : 8;
+}
 
 struct DnnlConv::Impl {
   // One compiled problem. The reorders exist where the primitive's layout
@@ -78,13 +105,16 @@ struct DnnlConv::Impl {
     dnnl::memory::desc src_md, dst_md, weights_md, scratchpad_md;
     dnnl::memory::desc user_src_md, user_dst_md;
     bool reorder_src = false, reorder_dst = false, reorder_weights = false;
-    dnnl::reorder src_reorder, dst_reorder, weights_reorder;
+    // dst_in_reorder brings a sum's addend into the primitive's dst layout.
+    dnnl::reorder src_reorder, dst_reorder, dst_in_reorder, weights_reorder;
     std::string impl;
   };
 
   ref::ConvParams fixed;  // what create saw
   bool transposed = false;
   bool has_bias = false;
+  ConvLayout layout;
+  ConvEpilogue epilogue;
   dnnl::memory::desc weights_md;
   dnnl::memory weights;  // the only copy, in weights_md's layout
   dnnl::memory bias;
@@ -104,14 +134,20 @@ struct DnnlConv::Impl {
     return k;
   }
 
-  // Compiles `p` with weights in `w_md` (format any allowed). Throws dnnl::error.
-  std::shared_ptr<const Prim> compile(const ref::ConvParams &p,
-                                      const dnnl::memory::desc &w_md) const {
+  // Compiles `p` with weights in `w_md` (format any allowed). A blocked side
+  // is asked for as it is (`pin`), so it needs no reorder; a plain one lets
+  // oneDNN choose. Throws dnnl::error.
+  std::shared_ptr<const Prim> compile(const ref::ConvParams &p, const dnnl::memory::desc &w_md,
+                                      bool pin = true) const {
     const dnnl::engine &eng = dnnl_cpu_engine();
     auto prim = std::make_shared<Prim>();
-    prim->user_src_md = activation_md(p, p.in_channels, p.in);
-    prim->user_dst_md = activation_md(p, p.out_channels, p.out);
+    prim->user_src_md = activation_md(p, p.in_channels, p.in, layout.src_block);
+    prim->user_dst_md = activation_md(p, p.out_channels, p.out, layout.dst_block);
     const dims src_d = prim->user_src_md.dims(), dst_d = prim->user_dst_md.dims();
+    const dnnl::memory::desc src_md =
+        pin && layout.src_block != 0 ? prim->user_src_md : any_md(src_d);
+    const dnnl::memory::desc dst_md =
+        pin && layout.dst_block != 0 ? prim->user_dst_md : any_md(dst_d);
     const dnnl::memory::desc b_md =
         has_bias ? dnnl::memory::desc({p.out_channels}, dt::f32, dnnl::memory::format_tag::a)
                  : dnnl::memory::desc();
@@ -119,18 +155,17 @@ struct DnnlConv::Impl {
     const dims pl = spatial(p.pad_begin, p.rank), pr = spatial(p.pad_end, p.rank);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_post_ops(post_ops(epilogue));
     const auto fwd = dnnl::prop_kind::forward_inference;
     if (transposed) {
-      const dnnl::deconvolution_forward::desc d(fwd, dnnl::algorithm::deconvolution_direct,
-                                                any_md(src_d), w_md, b_md, any_md(dst_d), st, dil,
-                                                pl, pr);
+      const dnnl::deconvolution_forward::desc d(fwd, dnnl::algorithm::deconvolution_direct, src_md,
+                                                w_md, b_md, dst_md, st, dil, pl, pr);
       const dnnl::deconvolution_forward::primitive_desc pd(d, attr, eng);
       prim->primitive = dnnl::deconvolution_forward(pd);
       fill(pd, prim.get());
     } else {
-      const dnnl::convolution_forward::desc d(fwd, dnnl::algorithm::convolution_direct,
-                                              any_md(src_d), w_md, b_md, any_md(dst_d), st, dil, pl,
-                                              pr);
+      const dnnl::convolution_forward::desc d(fwd, dnnl::algorithm::convolution_direct, src_md,
+                                              w_md, b_md, dst_md, st, dil, pl, pr);
       const dnnl::convolution_forward::primitive_desc pd(d, attr, eng);
       prim->primitive = dnnl::convolution_forward(pd);
       fill(pd, prim.get());
@@ -144,6 +179,10 @@ struct DnnlConv::Impl {
       prim->reorder_dst = true;
       prim->dst_reorder =
           dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim->dst_md, eng, prim->user_dst_md));
+      if (epilogue.sum) {
+        prim->dst_in_reorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim->user_dst_md, eng, prim->dst_md));
+      }
     }
     if (weights && prim->weights_md != weights_md) {
       prim->reorder_weights = true;
@@ -177,7 +216,12 @@ struct DnnlConv::Impl {
       prim = compile(p, weights_md);
     } catch (const dnnl::error &e) {
       if (e.status != dnnl_unimplemented) throw;
-      prim = compile(p, any_md(weights_md.dims()));
+      try {
+        prim = compile(p, any_md(weights_md.dims()));
+      } catch (const dnnl::error &e2) {
+        if (e2.status != dnnl_unimplemented) throw;
+        prim = compile(p, any_md(weights_md.dims()), false);
+      }
     }
     std::lock_guard<std::mutex> lock(mu);
     if (cache.size() >= kMaxCachedShapes) cache.clear();
@@ -198,13 +242,16 @@ std::string DnnlConv::impl_name() const {
 
 std::unique_ptr<DnnlConv> DnnlConv::create(const ref::ConvParams &problem, bool transposed,
                                            const float *weights, const float *bias,
-                                           std::string *error) {
+                                           std::string *error, ConvLayout layout,
+                                           ConvEpilogue epilogue) {
   assert(problem.rank >= 1 && problem.rank <= ref::kMaxConvSpatial);
   assert(weights != nullptr);
   auto impl = std::make_unique<Impl>();
   impl->fixed = problem;
   impl->transposed = transposed;
   impl->has_bias = bias != nullptr;
+  impl->layout = layout;
+  impl->epilogue = epilogue;
   try {
     const dnnl::engine &eng = dnnl_cpu_engine();
     if (bias != nullptr) {
@@ -214,7 +261,13 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const ref::ConvParams &problem, bool 
                 static_cast<float *>(impl->bias.get_data_handle()));
     }
     // weights stays empty while compiling, so the first problem picks the layout.
-    std::shared_ptr<const Impl::Prim> first = impl->compile(problem, any_md(weights_dims(problem)));
+    std::shared_ptr<const Impl::Prim> first;
+    try {
+      first = impl->compile(problem, any_md(weights_dims(problem)));
+    } catch (const dnnl::error &e) {
+      if (e.status != dnnl_unimplemented) throw;
+      first = impl->compile(problem, any_md(weights_dims(problem)), false);
+    }
     impl->weights_md = first->weights_md;
     const dnnl::memory::desc user_md = onnx_weights_md(problem, transposed);
     dnnl::memory user(user_md, eng, const_cast<float *>(weights));
@@ -235,12 +288,15 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const ref::ConvParams &problem, bool 
   return std::unique_ptr<DnnlConv>(new DnnlConv(std::move(impl)));
 }
 
-bool DnnlConv::run(const ref::ConvParams &p, const float *x, float *y, std::string *error) const {
+bool DnnlConv::run(const ref::ConvParams &p, const float *x, float *y, std::string *error,
+                   const float *addend) const {
   const Impl &im = *impl_;
   assert(p.rank == im.fixed.rank && p.group == im.fixed.group);
   assert(p.in_channels == im.fixed.in_channels && p.out_channels == im.fixed.out_channels);
+  assert(!im.epilogue.sum || addend != nullptr);
   try {
     std::shared_ptr<const Impl::Prim> prim = im.primitive_for(p);
+    if (im.epilogue.sum && addend != y) std::memcpy(y, addend, prim->user_dst_md.get_size());
     const dnnl::engine &eng = dnnl_cpu_engine();
     dnnl::stream stream(eng);
     dnnl::memory user_src(prim->user_src_md, eng, const_cast<float *>(x));
@@ -250,7 +306,10 @@ bool DnnlConv::run(const ref::ConvParams &p, const float *x, float *y, std::stri
       src = dnnl::memory(prim->src_md, eng);
       prim->src_reorder.execute(stream, user_src, src);
     }
-    if (prim->reorder_dst) dst = dnnl::memory(prim->dst_md, eng);
+    if (prim->reorder_dst) {
+      dst = dnnl::memory(prim->dst_md, eng);
+      if (im.epilogue.sum) prim->dst_in_reorder.execute(stream, user_dst, dst);
+    }
     if (prim->reorder_weights) {
       w = dnnl::memory(prim->weights_md, eng);
       dnnl::memory packed = im.weights;  // a handle copy: execute takes non-const memory

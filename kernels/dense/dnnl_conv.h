@@ -1,12 +1,14 @@
 // oneDNN convolution and transposed convolution (deconvolution) with
-// constant weights, over plain NC[D]HW activations.
+// constant weights, an optional epilogue (a sum and an activation fused as
+// post-ops) and activations plain NC[D]HW or channel-blocked.
 //
 // The weights are reordered ONCE, at create, into the layout oneDNN picks for
 // them (format_tag::any) on the problem given to create; the plain copy is
-// not kept. Inputs and outputs stay plain at this boundary: when the chosen
-// primitive wants blocked activations (nChw16c and the like), run() reorders
-// x in and y out through per-call buffers. That costs two passes over the
-// activations and keeps every other op layout-agnostic.
+// not kept. x and y are in the layouts `ConvLayout` names: the engine keeps
+// edges between convolutions blocked (nChw8c on AVX2, nChw16c with AVX-512:
+// what oneDNN's direct kernels run on) so they cross no reorder; a plain side
+// whose primitive wants blocked activations is reordered through a per-call
+// buffer (two passes over the activations).
 //
 // Batch, spatial sizes and padding may change between calls (primitives are
 // compiled lazily per problem and cached). A problem whose primitive wants a
@@ -26,6 +28,26 @@
 
 namespace si {
 
+// Channels per block of the blocked activation layout the convolutions of
+// this machine (capped by SI_MAX_ISA) run fastest on: 16 with AVX-512, else 8.
+int dnnl_channel_block();
+
+// Each side's layout: 0 plain, else the block size (channels % block == 0).
+struct ConvLayout {
+  int src_block = 0;
+  int dst_block = 0;
+};
+
+// y = act(conv(x) + bias [+ y's prior contents, the sum]). The addend uses
+// the dst layout. Applied in oneDNN's registers, so the extra pass an Add or
+// a Relu would make over the activations is not paid.
+struct ConvEpilogue {
+  enum class Act { kNone, kRelu, kClip };
+  bool sum = false;
+  Act act = Act::kNone;
+  float lo = 0.f, hi = 0.f;  // kClip's bounds
+};
+
 class DnnlConv {
  public:
   // `problem` fixes the channels, group, rank, kernel, strides and dilations
@@ -34,16 +56,21 @@ class DnnlConv {
   // ConvTranspose [in_channels, out_channels/group, kernel...]. `bias` holds
   // out_channels values or is null; it is copied. Returns nullptr and sets
   // *error when oneDNN rejects the problem or memory runs out.
+  // `layout` and `epilogue` are fixed for the object's life.
   static std::unique_ptr<DnnlConv> create(const ref::ConvParams &problem, bool transposed,
                                           const float *weights, const float *bias,
-                                          std::string *error);
+                                          std::string *error, ConvLayout layout = {},
+                                          ConvEpilogue epilogue = {});
   ~DnnlConv();
 
-  // y from x, both plain [batch, channels, spatial...]. `p` must keep what
-  // create fixed; batch, in/out sizes and pads may differ. Empty problems
-  // (batch or an output dim 0) are the caller's to skip. Returns false and
-  // sets *error if oneDNN fails.
-  bool run(const ref::ConvParams &p, const float *x, float *y, std::string *error) const;
+  // y from x, [batch, channels, spatial...] in the layouts create fixed. `p`
+  // must keep what create fixed; batch, in/out sizes and pads may differ.
+  // With a sum epilogue, `addend` (y's size and layout) is what is added; it
+  // may be y itself, else it is copied into y first. Empty problems (batch
+  // or an output dim 0) are the caller's to skip. Returns false and sets
+  // *error if oneDNN fails.
+  bool run(const ref::ConvParams &p, const float *x, float *y, std::string *error,
+           const float *addend = nullptr) const;
 
   size_t packed_bytes() const;
   // oneDNN implementation name of the create-time problem, e.g. "jit:avx512_core".

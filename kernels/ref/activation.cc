@@ -1,6 +1,7 @@
 #include "kernels/ref/activation.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/ref/parallel.h"
 
@@ -28,6 +29,17 @@ void clip(const T *x, T *y, int64_t n, T lo, T hi, int threads) {
 }
 
 }  // namespace
+
+bool f32_all_finite(const float *x, int64_t n) {
+  // Exponent bits all ones is Inf or NaN; an OR over the lanes vectorizes.
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    bad |= uint32_t((b & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
 
 void relu_f32(const float *x, float *y, int64_t n, int threads) {
   // `v < 0` (not `v > 0 ? v : 0`) keeps NaN; -0.0 stays -0.0, which compares

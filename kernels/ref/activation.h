@@ -11,6 +11,10 @@ void relu_f32(const float *x, float *y, int64_t n, int threads);
 void leaky_relu_f32(const float *x, float *y, int64_t n, float alpha, int threads);
 // y = x if x > alpha else 0.
 void thresholded_relu_f32(const float *x, float *y, int64_t n, float alpha, int threads);
+// No element is Inf or NaN. Fused epilogues whose activation would not carry
+// a NaN through (oneDNN's relu and clip post-ops turn it into a bound) check
+// their inputs with it and take the exact path when it fails.
+bool f32_all_finite(const float *x, int64_t n);
 // y = min(max(x, lo), hi), applied in that order as ONNX specifies (lo > hi
 // gives hi everywhere).
 void clip_f32(const float *x, float *y, int64_t n, float lo, float hi, int threads);

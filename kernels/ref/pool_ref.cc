@@ -1,8 +1,10 @@
 #include "kernels/ref/pool_ref.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernels/ref/parallel.h"
 
@@ -155,6 +157,25 @@ void f32_global_avg_pool(const float *x, float *y, int64_t planes, int64_t plane
       for (int64_t i = 0; i < plane_size; ++i) sum += x[c * plane_size + i];
       y[c] = plane_size > 0 ? float(sum / double(plane_size))
                             : std::numeric_limits<float>::quiet_NaN();
+    }
+  });
+}
+
+void f32_global_avg_pool_blocked(const float *x, float *y, int64_t batch, int64_t channels,
+                                 int64_t plane_size, int64_t block, int threads) {
+  assert(block > 0 && channels % block == 0);
+  const int64_t blocks = batch * (channels / block);
+  parallel_ranges(blocks, threads, kMinParallelPlanes, [&](int64_t b, int64_t e) {
+    std::vector<double> sum(static_cast<size_t>(block));
+    for (int64_t nb = b; nb < e; ++nb) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      const float *xb = x + nb * plane_size * block;
+      for (int64_t i = 0; i < plane_size; ++i)
+        for (int64_t j = 0; j < block; ++j) sum[size_t(j)] += xb[i * block + j];
+      for (int64_t j = 0; j < block; ++j) {
+        y[nb * block + j] = plane_size > 0 ? float(sum[size_t(j)] / double(plane_size))
+                                           : std::numeric_limits<float>::quiet_NaN();
+      }
     }
   });
 }

@@ -47,6 +47,12 @@ void f32_avg_pool(const PoolParams &p, const float *x, float *y, bool count_incl
 
 // One value per plane of `plane_size` elements: its mean or its maximum.
 void f32_global_avg_pool(const float *x, float *y, int64_t planes, int64_t plane_size, int threads);
+// The same means from x in the channel-blocked layout (ref/blocked_layout.h,
+// channels % block == 0), each summed in the same order, so the bits agree
+// with f32_global_avg_pool on the plain tensor. y is [batch, channels] (a
+// [N, C, 1...] result is the same bytes in either layout).
+void f32_global_avg_pool_blocked(const float *x, float *y, int64_t batch, int64_t channels,
+                                 int64_t plane_size, int64_t block, int threads);
 void f32_global_max_pool(const float *x, float *y, int64_t planes, int64_t plane_size, int threads);
 
 }  // namespace si::ref
