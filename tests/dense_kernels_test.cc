@@ -1,4 +1,5 @@
-// The oneDNN path of Softmax against kernels/ref.
+// The oneDNN and vectorised paths of Softmax and GELU against kernels/ref:
+// every ISA variant this CPU runs.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -9,8 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/dense/dnnl_softmax.h"
+#include "kernels/ref/gelu.h"
 #include "kernels/ref/softmax.h"
+#include "kernels/vec/gelu.h"
 #include "tests/ops_test_util.h"
 
 namespace si::test {
@@ -88,6 +92,66 @@ TEST(DnnlSoftmax, NonFiniteRowsAsReference) {
       }
     }
   }
+}
+
+// ------------------------------------------------------------------ GELU
+
+// Every variant this CPU runs, then the dispatched one through f32_gelu.
+std::vector<GeluKernels> gelu_variants() {
+  std::vector<GeluKernels> v;
+  const CpuFeatures &cpu = cpu_features();
+  if (cpu.avx2 && cpu.fma) v.push_back({f32_gelu_erf__avx2, f32_gelu_tanh__avx2, "avx2"});
+  v.push_back(gelu_kernels());
+  return v;
+}
+
+TEST(VecGelu, MatchesReference) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  static const int64_t kSizes[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 1000, 40001};
+  for (const GeluKernels &k : gelu_variants()) {
+    for (int64_t n : kSizes) {
+      for (bool tanh_form : {false, true}) {
+        SCOPED_TRACE(std::string(k.isa) + (tanh_form ? " tanh" : " erf") + " n " +
+                     std::to_string(n));
+        // Past both cut-offs and clamps (erf at |x| = 5.66, tanh at 5.15).
+        std::vector<float> x = random_floats(rng, n, -12.f, 12.f);
+        const float specials[] = {0.f,     -0.f,          kNaN,          kInf,    -kInf,   1e-40f,
+                                  -1e-40f, -5.656854249f, -5.154859723f, 3.4e38f, -3.4e38f};
+        for (size_t i = 0; i < x.size() && i < 11; ++i) x[i * 5 % x.size()] = specials[i];
+        // Guard words: a tail must not write past n.
+        std::vector<float> y(size_t(n) + 8, 7.f), want(static_cast<size_t>(n));
+        for (int threads : {1, 2}) {
+          f32_gelu(k, tanh_form, x.data(), y.data(), n, threads);
+          if (tanh_form) {
+            ref::gelu_tanh_f32(x.data(), want.data(), n, 1);
+          } else {
+            ref::gelu_f32(x.data(), want.data(), n, 1);
+          }
+          for (size_t i = 0; i < want.size(); ++i) {
+            if (std::isnan(want[i])) {
+              ASSERT_TRUE(std::isnan(y[i])) << "x " << x[i];
+            } else if (want[i] == 0.f || std::isinf(want[i])) {
+              ASSERT_TRUE(same_bits(y[i], want[i])) << "x " << x[i] << ": " << y[i];
+            } else {
+              ASSERT_NEAR(y[i], want[i], 1e-6 * std::fabs(want[i]) + 1e-12) << "x " << x[i];
+            }
+          }
+          for (size_t i = want.size(); i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "wrote past n";
+        }
+      }
+    }
+  }
+}
+
+// In place (the session may hand the input's buffer as the output).
+TEST(VecGelu, InPlace) {
+  std::vector<float> x = {-3.f, -1.f, -0.5f, 0.f, 0.5f, 1.f, 3.f, 9.f, 2.5f};
+  std::vector<float> y = x, want(x.size());
+  f32_gelu(gelu_kernels(), false, y.data(), y.data(), int64_t(y.size()), 1);
+  ref::gelu_f32(x.data(), want.data(), int64_t(x.size()), 1);
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-6 * std::fabs(want[i]));
 }
 
 }  // namespace
