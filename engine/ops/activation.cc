@@ -4,9 +4,9 @@
 #include <string>
 
 #include "engine/ops/ops.h"
-#include "kernels/dense/dnnl_softmax.h"
 #include "kernels/ref/activation.h"
 #include "kernels/ref/softmax.h"
+#include "kernels/vec/softmax.h"
 
 namespace si {
 
@@ -175,11 +175,10 @@ class SoftmaxKernel final : public OpKernel {
     SI_RETURN_IF_ERROR(view(in[0]->shape(), &outer, &n, &inner));
     const float *x = in[0]->data<float>();
     float *y = out[0]->data<float>();
-    // oneDNN's jit softmax normalises contiguous rows only; a softmax over an
-    // inner axis and LogSoftmax (see dnnl_softmax.h) keep the reference loops.
-    if (!log_ && inner == 1 && outer > 0 && n > 0 && dnnl_.fast_for(outer, n)) {
-      std::string error;
-      if (!dnnl_.run(x, y, outer, n, ctx.threads, &error)) return internal_error(error);
+    // The vectorised kernels normalise contiguous rows; a softmax over an
+    // inner axis keeps the reference loops.
+    if (inner == 1) {
+      f32_softmax_rows(softmax_kernels(), log_, x, y, outer, n, ctx.threads);
       return Status::ok();
     }
     if (log_) {
@@ -213,7 +212,6 @@ class SoftmaxKernel final : public OpKernel {
   bool log_;
   bool flatten_;
   int64_t axis_;
-  DnnlSoftmax dnnl_;  // Softmax only
 };
 
 Status create_softmax_family(const LoadContext &ctx, bool log, std::unique_ptr<OpKernel> *out) {
