@@ -76,30 +76,49 @@ __attribute__((target("avx2,fma"))) bool row(const float *x, float *y, int64_t n
   // Masked-off lanes read as 0: -inf there keeps them out of the max.
   const __m256 tail_x =
       _mm256_blendv_ps(neg_inf, _mm256_maskload_ps(x + full, tail), _mm256_castsi256_ps(tail));
-  __m256 mx = tail_x;
+  // Two max chains: a max's latency, not its throughput, bounds one chain.
+  __m256 mx0 = tail_x, mx1 = neg_inf;
   __m256 bad = _mm256_cmp_ps(tail_x, inf, _CMP_NLT_UQ);  // NaN or +inf
-  for (int64_t i = 0; i < full; i += 8) {
+  int64_t i = 0;
+  for (; i + 16 <= full; i += 16) {
+    const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+    mx0 = _mm256_max_ps(mx0, v0);
+    mx1 = _mm256_max_ps(mx1, v1);
+    bad = _mm256_or_ps(bad, _mm256_or_ps(_mm256_cmp_ps(v0, inf, _CMP_NLT_UQ),
+                                         _mm256_cmp_ps(v1, inf, _CMP_NLT_UQ)));
+  }
+  if (i < full) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    mx = _mm256_max_ps(mx, v);
+    mx0 = _mm256_max_ps(mx0, v);
     bad = _mm256_or_ps(bad, _mm256_cmp_ps(v, inf, _CMP_NLT_UQ));
   }
-  const float m = hmax(mx);
+  const float m = hmax(_mm256_max_ps(mx0, mx1));
   if (_mm256_movemask_ps(bad) != 0 || m == -std::numeric_limits<float>::infinity()) return false;
   const __m256 vm = _mm256_set1_ps(m);
+  // Softmax: float partial sums of at most 16 terms a lane (error under 1e-6
+  // of the sum, every term being positive), carried into double per block.
+  // LogSoftmax carries every term: log(sum) near 0 would show a float sum's
+  // rounding as a large relative error.
+  constexpr int64_t kBlock = kLog ? 8 : 128;
   __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
-  auto accumulate = [&](__m256 e) {
-    sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-    sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+  auto carry = [&](__m256 part) {
+    sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(part)));
+    sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(part, 1)));
   };
-  for (int64_t i = 0; i < full; i += 8) {
-    const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
-    if (!kLog) _mm256_storeu_ps(y + i, e);
-    accumulate(e);
+  for (int64_t b = 0; b < full; b += kBlock) {
+    const int64_t end = b + kBlock < full ? b + kBlock : full;
+    __m256 part = _mm256_setzero_ps();
+    for (int64_t j = b; j < end; j += 8) {
+      const __m256 e = exp_nonpositive(_mm256_sub_ps(_mm256_loadu_ps(x + j), vm));
+      if (!kLog) _mm256_storeu_ps(y + j, e);
+      part = _mm256_add_ps(part, e);
+    }
+    carry(part);
   }
   if (full < n) {
     const __m256 e = exp_nonpositive(_mm256_sub_ps(tail_x, vm));  // 0 in masked-off lanes
     if (!kLog) _mm256_maskstore_ps(y + full, tail, e);
-    accumulate(e);
+    carry(e);
   }
   const double sum = hsum(_mm256_add_pd(sum_lo, sum_hi));
   if (kLog) {

@@ -4,10 +4,11 @@
 // Per row: one pass for the max (and for the inputs the reference turns into
 // a NaN row: a NaN or +inf anywhere, or only -inf; such rows go to
 // kernels/ref so they come out exactly as there), one for exp(x - max) and
-// its sum (in double, as the reference), one to scale (Softmax) or to
-// subtract log(sum) (LogSoftmax, log in double as the reference). exp is a
-// degree-6 polynomial on the range-reduced argument, within 2 ulp of
-// std::exp; results agree with the reference within 1.5e-6 relative.
+// its sum (in double; Softmax carries float partial sums of 16 terms a lane
+// into it), one to scale (Softmax) or to subtract log(sum) (LogSoftmax, log
+// in double as the reference). exp is a degree-6 polynomial on the range-reduced
+// argument, within 2 ulp of std::exp; results agree with the reference
+// within 1.5e-6 relative.
 // A row's result does not depend on the other rows or on the thread count.
 //
 // Naming follows XNNPACK: f32_<operation>__<isa>.
