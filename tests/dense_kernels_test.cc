@@ -1,4 +1,4 @@
-// The vectorised Softmax and GELU and oneDNN's run-time MatMul against
+// The vectorised Softmax, GELU and LayerNorm and oneDNN's run-time MatMul against
 // kernels/ref: every ISA variant this CPU runs.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -13,8 +13,10 @@
 #include "kernels/cpu_features.h"
 #include "kernels/dense/dnnl_batch_matmul.h"
 #include "kernels/ref/gelu.h"
+#include "kernels/ref/layernorm.h"
 #include "kernels/ref/softmax.h"
 #include "kernels/vec/gelu.h"
+#include "kernels/vec/layernorm.h"
 #include "kernels/vec/softmax.h"
 #include "tests/ops_test_util.h"
 
@@ -177,6 +179,57 @@ TEST(VecGelu, InPlace) {
   f32_gelu(gelu_kernels(), false, y.data(), y.data(), int64_t(y.size()), 1);
   ref::gelu_f32(x.data(), want.data(), int64_t(x.size()), 1);
   for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-6 * std::fabs(want[i]));
+}
+
+// ------------------------------------------------------------------ LayerNorm
+
+TEST(VecLayerNorm, MatchesReference) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  std::vector<LayerNormKernels> variants;
+  const CpuFeatures &cpu = cpu_features();
+  if (cpu.avx2 && cpu.fma) variants.push_back({f32_layernorm__avx2, "avx2"});
+  variants.push_back(layernorm_kernels());
+  static const int64_t kRows[] = {0, 1, 2, 5, 64, 300};
+  static const int64_t kCols[] = {0, 1, 2, 7, 8, 9, 17, 256, 769, 1024};
+  for (const LayerNormKernels &k : variants) {
+    for (int it = 0; it < 120; ++it) {
+      const int64_t rows = kRows[rng() % 6], cols = kCols[rng() % 10];
+      const bool with_bias = it % 2 == 0, with_stats = it % 3 != 0;
+      const int threads = 1 + it % 2;
+      SCOPED_TRACE(std::string(k.isa) + " rows " + std::to_string(rows) + " cols " +
+                   std::to_string(cols) + " threads " + std::to_string(threads));
+      // A large common offset checks the two-pass variance.
+      const float offset = it % 4 == 0 ? 1e4f : 0.f;
+      std::vector<float> x = random_floats(rng, rows * cols);
+      for (float &v : x) v += offset;
+      if (it % 7 == 0 && !x.empty()) std::fill(x.begin(), x.begin() + cols, 0.f);  // zero row
+      if (it % 11 == 0 && !x.empty()) x[x.size() / 2] = kNaN;
+      std::vector<float> scale = random_floats(rng, cols), bias = random_floats(rng, cols);
+      const size_t nr = static_cast<size_t>(rows);
+      std::vector<float> y(x.size() + 8, 7.f), want(x.size()), mean(nr), inv(nr), wmean(nr),
+          winv(nr);
+      const float eps = 1e-5f;
+      f32_layernorm(k, x.data(), scale.data(), with_bias ? bias.data() : nullptr, y.data(),
+                    with_stats ? mean.data() : nullptr, with_stats ? inv.data() : nullptr, rows,
+                    cols, eps, threads);
+      ref::layernorm_f32(x.data(), scale.data(), with_bias ? bias.data() : nullptr, want.data(),
+                         wmean.data(), winv.data(), rows, cols, eps, 1);
+      auto near = [](float got, float ref, double tol) {
+        if (std::isnan(ref)) return std::isnan(got);
+        return std::fabs(double(got) - double(ref)) <= tol;
+      };
+      for (size_t r = 0; with_stats && r < nr; ++r) {
+        ASSERT_TRUE(near(mean[r], wmean[r], 1e-6 * std::fabs(wmean[r]) + 1e-7)) << "mean " << r;
+        ASSERT_TRUE(near(inv[r], winv[r], 1e-6 * std::fabs(winv[r]))) << "inv_std " << r;
+      }
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_TRUE(near(y[i], want[i], 1e-6 * (1.0 + std::fabs(want[i]))))
+            << "at " << i << ": " << y[i] << " vs " << want[i];
+      for (size_t i = want.size(); i < y.size(); ++i) ASSERT_EQ(y[i], 7.f) << "wrote past the end";
+    }
+  }
 }
 
 // ------------------------------------------------------------------ batched matmul
