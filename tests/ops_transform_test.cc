@@ -173,8 +173,15 @@ TEST(OpsTranspose, LayoutPermutationsAcrossTileEdges) {
   std::mt19937 rng(test_seed());
   // NCHW<->NHWC and 2-D with sizes below, at and above the 32-wide tile.
   const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
-      {{2, 37, 33, 35}, {0, 2, 3, 1}}, {{2, 33, 35, 37}, {0, 3, 1, 2}},     {{64, 31}, {1, 0}},
-      {{1, 65, 32}, {0, 2, 1}},        {{3, 1, 70, 1, 5}, {4, 1, 2, 3, 0}},
+      {{2, 37, 33, 35}, {0, 2, 3, 1}},
+      {{2, 33, 35, 37}, {0, 3, 1, 2}},
+      {{64, 31}, {1, 0}},
+      {{1, 65, 32}, {0, 2, 1}},
+      {{3, 1, 70, 1, 5}, {4, 1, 2, 3, 0}},
+      // Attention's kᵀ: the source stride is 4 KiB (the tile walks the
+      // output side then), and a case where both sides are.
+      {{1, 33, 16, 64}, {0, 2, 3, 1}},
+      {{1, 1024, 1024}, {0, 2, 1}},
   };
   for (const auto &shape_perm : cases) {
     // Named references, not a structured binding: C++17 lambdas cannot capture

@@ -6,6 +6,7 @@
 #include "engine/ops/ops.h"
 #include "kernels/ref/activation.h"
 #include "kernels/ref/softmax.h"
+#include "kernels/vec/softmax.h"
 
 namespace si {
 
@@ -174,6 +175,12 @@ class SoftmaxKernel final : public OpKernel {
     SI_RETURN_IF_ERROR(view(in[0]->shape(), &outer, &n, &inner));
     const float *x = in[0]->data<float>();
     float *y = out[0]->data<float>();
+    // The vectorised kernels normalise contiguous rows; a softmax over an
+    // inner axis keeps the reference loops.
+    if (inner == 1) {
+      f32_softmax_rows(softmax_kernels(), log_, x, y, outer, n, ctx.threads);
+      return Status::ok();
+    }
     if (log_) {
       ref::log_softmax_f32(x, y, outer, n, inner, ctx.threads);
     } else {

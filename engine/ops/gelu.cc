@@ -5,7 +5,7 @@
 #include <string>
 
 #include "engine/ops/ops.h"
-#include "kernels/ref/gelu.h"
+#include "kernels/vec/gelu.h"
 
 namespace si {
 
@@ -27,13 +27,8 @@ class GeluKernel final : public OpKernel {
 
   Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
              const RunContext &ctx) const override {
-    const float *x = in[0]->data<float>();
-    float *y = out[0]->data<float>();
-    if (tanh_form_) {
-      ref::gelu_tanh_f32(x, y, in[0]->numel(), ctx.threads);
-    } else {
-      ref::gelu_f32(x, y, in[0]->numel(), ctx.threads);
-    }
+    f32_gelu(gelu_kernels(), tanh_form_, in[0]->data<float>(), out[0]->data<float>(),
+             in[0]->numel(), ctx.threads);
     return Status::ok();
   }
 

@@ -1,6 +1,7 @@
 // MatMul, Gemm and the engine's FusedGemm. Constant 2-D weights go through the
-// prepacked oneDNN kernel (packed once here, at create); products whose right
-// operand is only known at run time use the reference kernel.
+// prepacked oneDNN kernel (packed once here, at create); MatMuls whose right
+// operand is only known at run time (attention) go through oneDNN's batched
+// matmul, compiled per shape, and the reference kernel where oneDNN has none.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "engine/ops/const_matmul.h"
 #include "engine/ops/ops.h"
+#include "kernels/dense/dnnl_batch_matmul.h"
 #include "kernels/ref/matmul_ref.h"
 
 namespace si {
@@ -89,6 +91,13 @@ class MatMulOp : public OpKernel {
     if (out[0]->numel() == 0) return Status::ok();
     if (packed_)
       return packed_->run(a.data<float>(), leading_rows(a.shape()), a.active_set(), y, ctx);
+    std::vector<int64_t> ad, bd;
+    if (dnnl_dims(a.shape(), b.shape(), &ad, &bd) && dnnl_.fast_for(ad, bd)) {
+      std::string error;
+      if (!dnnl_.run(ad, bd, a.data<float>(), b.data<float>(), y, &error))
+        return internal_error(error);
+      return Status::ok();
+    }
     return run_batched(a, b, y);
   }
 
@@ -113,6 +122,34 @@ class MatMulOp : public OpKernel {
     if (a.size() >= 2) y->push_back(a[a.size() - 2]);
     if (b.size() >= 2) y->push_back(b.back());
     return Status::ok();
+  }
+
+  // The operands as oneDNN's matmul takes them: equal rank >= 2 with numpy's
+  // 1-D promotion made explicit; a B of rank <= 2 takes A's batch as rows.
+  // False where oneDNN cannot: an empty dim (k = 0 writes zeros) or a rank
+  // above oneDNN's 12.
+  static bool dnnl_dims(const Shape &as, const Shape &bs, std::vector<int64_t> *ad,
+                        std::vector<int64_t> *bd) {
+    const int64_t k = as.back(), n = bs.size() == 1 ? 1 : bs.back();
+    if (bs.size() <= 2) {
+      *ad = {leading_rows(as), k};
+      *bd = {k, n};
+    } else {
+      const size_t ba = as.size() < 2 ? 0 : as.size() - 2, bb = bs.size() - 2;
+      const size_t rank = std::max(ba, bb) + 2;
+      if (rank > 12) return false;
+      ad->assign(rank, 1);
+      bd->assign(rank, 1);
+      for (size_t i = 0; i < ba; ++i) (*ad)[rank - 2 - ba + i] = as[i];
+      for (size_t i = 0; i < bb; ++i) (*bd)[rank - 2 - bb + i] = bs[i];
+      (*ad)[rank - 2] = as.size() == 1 ? 1 : as[as.size() - 2];
+      (*ad)[rank - 1] = k;
+      (*bd)[rank - 2] = k;
+      (*bd)[rank - 1] = n;
+    }
+    for (size_t i = 0; i < ad->size(); ++i)
+      if ((*ad)[i] <= 0 || (*bd)[i] <= 0) return false;
+    return true;
   }
 
   static Status run_batched(const Tensor &a, const Tensor &b, float *y) {
@@ -162,6 +199,7 @@ class MatMulOp : public OpKernel {
   }
 
   std::unique_ptr<ConstWeightMatmul> packed_;  // set when B is a constant float32 matrix
+  DnnlBatchMatmul dnnl_;                       // B known at run time
 
  public:
   size_t packed_bytes() const override { return packed_ ? packed_->weight_bytes() : 0; }
@@ -264,6 +302,7 @@ class GemmOp : public OpKernel {
  private:
   Config cfg_;
   std::unique_ptr<ConstWeightMatmul> packed_;  // set when B is a constant float32 matrix
+  DnnlBatchMatmul dnnl_;                       // B known at run time
 
  public:
   size_t packed_bytes() const override { return packed_ ? packed_->weight_bytes() : 0; }

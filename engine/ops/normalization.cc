@@ -5,7 +5,7 @@
 
 #include "engine/ops/ops.h"
 #include "kernels/ref/broadcast.h"
-#include "kernels/ref/layernorm.h"
+#include "kernels/vec/layernorm.h"
 
 namespace si {
 
@@ -44,8 +44,8 @@ class LayerNormKernel final : public OpKernel {
     const float *bias = in.size() > 2 ? expanded(in[2], norm, cols, &bias_buf) : nullptr;
     float *mean = num_outputs_ > 1 ? out[1]->data<float>() : nullptr;
     float *inv_std = num_outputs_ > 2 ? out[2]->data<float>() : nullptr;
-    ref::layernorm_f32(x.data<float>(), scale, bias, out[0]->data<float>(), mean, inv_std, rows,
-                       cols, eps_, ctx.threads);
+    f32_layernorm(layernorm_kernels(), x.data<float>(), scale, bias, out[0]->data<float>(), mean,
+                  inv_std, rows, cols, eps_, ctx.threads);
     return Status::ok();
   }
 
