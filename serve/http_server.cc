@@ -213,9 +213,10 @@ int run_server(const ServeOptions &options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   log_event("starting: repository " + options.repository + ", engine threads per run " +
-            std::to_string(options.threads));
+            std::to_string(options.threads) + ", mode " + exec_mode_name(options.mode));
   RepositoryOptions ro;
   ro.session.threads = options.threads;
+  ro.session.mode = options.mode;
   ro.batching = options.max_batch_delay_us >= 0;
   ro.batch.max_delay_us = std::max<int64_t>(options.max_batch_delay_us, 0);
   ro.batch.max_rows = options.max_batch_size;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/options.h"
+
 namespace si::serve {
 
 struct ServeOptions {
@@ -12,6 +14,7 @@ struct ServeOptions {
   std::string address = "0.0.0.0";
   int port = 8000;  // 0: any free port (the "listening" line names it)
   int threads = 1;  // engine threads per run
+  ExecMode mode = ExecMode::kAuto;
   // < 0: no dynamic batching.
   int64_t max_batch_delay_us = -1;
   int64_t max_batch_size = 64;  // rows per batched run

@@ -24,10 +24,16 @@ tensor data extension, until SIGTERM or SIGINT.
                             the "listening" line)
   --threads N               engine threads per run (default 1: requests run
                             side by side)
+  --mode auto|dense|sparse  matmul paths, as the command line's --dense and
+                            --sparse (default auto: per call, by density)
   --max-batch-delay-us N    dynamic batching: concurrent requests of a model
                             whose first dim is dynamic are stacked into one
                             run; the first waits up to N us for others.
-                            Default: off
+                            Default: off. Outputs equal unbatched ones bit for
+                            bit with --mode sparse; with dense (oneDNN picks
+                            its kernel by row count) and auto (a batch may
+                            take the other path than a lone row) they are
+                            rounded in another order, about 1 ulp apart
   --max-batch-size N        rows per batched run (default 64)
   --max-request-bytes N     larger bodies are refused with 413 (default
                             67108864, 64 MiB)
@@ -79,6 +85,10 @@ int serve_main(int argc, char **argv) {
     } else if (a == "--threads") {
       if (!number(1, 1024)) return 1;
       o.threads = int(n);
+    } else if (a == "--mode") {
+      if (!exec_mode_from_name(value, &o.mode)) {
+        return usage_error(std::string("--mode ") + value + ": expected auto, dense or sparse");
+      }
     } else if (a == "--max-batch-delay-us") {
       if (!number(0, 10000000)) return 1;
       o.max_batch_delay_us = n;
