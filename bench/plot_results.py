@@ -234,6 +234,11 @@ def main():
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, "speedup.png"), dpi=110)
     lines += ["![speedup vs density](speedup.png)", ""]
+    # The server's load table is measured apart (bench/serve_load.py) and kept
+    # in its own file, so regenerating this page keeps it.
+    serve = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS_SERVE.md")
+    if os.path.exists(serve):
+        lines += [open(serve).read().rstrip(), ""]
     open(os.path.join(out_dir, "RESULTS.md"), "w").write("\n".join(lines))
     print("\n".join(lines))
 
