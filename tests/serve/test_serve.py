@@ -221,3 +221,46 @@ def test_metrics_count_requests(server):
     assert 0.0 <= share <= 1.0
     for family in ("requests_total", "queue_time_us", "compute_time_us", "batch_size"):
         assert after.count("# TYPE sparse_infer_" + family + " ") == 1
+
+
+def test_chunked_body_over_the_limit_is_413(server):
+    # No Content-Length to refuse up front: the server stops reading at the limit.
+    chunks = (b" " * 65536 for _ in range(32))  # 2 MiB against the 1 MiB limit
+    conn = server.connect()
+    try:
+        conn.request("POST", INFER, body=chunks, encode_chunked=True,
+                     headers={"Transfer-Encoding": "chunked"})
+        r = conn.getresponse()
+        assert r.status == 413 and json.loads(r.read())["error"]
+    finally:
+        conn.close()
+    assert server.get_json("/v2/health/ready") == (200, {"ready": True})
+
+
+def test_overload_past_max_concurrency_is_503(repo):
+    from conftest import Server
+    s = Server(repo, "--max-concurrency", "1")
+    try:
+        # 20000 rows: a run of tens of ms, so concurrent requests overlap.
+        x = np.tile(read_f32("batch_16.bin", (16, 64)), (1250, 1))
+        body, headers = binary_request(x, "request")
+        statuses, errors = [], []
+
+        def client():
+            for _ in range(3):
+                status, _, rb = s.request("POST", INFER, body, headers)
+                statuses.append(status)
+                if status != 200:
+                    errors.append(json.loads(rb)["error"])
+
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads)
+        assert set(statuses) == {200, 503}, statuses
+        assert all("--max-concurrency" in e for e in errors)
+        assert s.get_json("/v2/health/ready") == (200, {"ready": True})
+    finally:
+        assert s.stop() == 0
