@@ -156,7 +156,6 @@ void Endpoints::infer(const httplib::Request &req, httplib::Response &res,
 
   const ModelVersion *v = lookup(req, res);
   if (v == nullptr) return;
-  Status s;
   if (!v->ready()) {
     v->metrics->record_request(false);
     return reply_error(res, 503, describe(*v) + " is not ready: " + v->error);
@@ -168,7 +167,7 @@ void Endpoints::infer(const httplib::Request &req, httplib::Response &res,
                        "overloaded: " + std::to_string(options_.max_concurrency) +
                            " inference requests in flight (--max-concurrency)");
   }
-  s = infer_body(*v, req, body, res);
+  const Status s = infer_body(*v, req, body, res);
   in_flight_.fetch_sub(1);
   v->metrics->record_request(s.is_ok());
   if (!s.is_ok()) reply_error(res, http_status(s), s.message());

@@ -77,8 +77,8 @@ class Server:
         return status, json.loads(body)
 
     def stop(self, sig=signal.SIGTERM):
-        """Sends `sig` and returns the exit code (killing the process if it
-        does not exit in time, then failing)."""
+        """Sends `sig` (if still running) and returns the exit code, killing
+        the process if it does not exit in time, then failing."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
@@ -108,8 +108,8 @@ def repo(tmp_path_factory):
 def server(repo):
     s = Server(repo, "--max-request-bytes", str(1 << 20))
     yield s
-    if s.proc.poll() is None:
-        s.stop()
+    # 0: a clean stop, and no sanitizer report (those exit non-zero).
+    assert s.stop() == 0, s.log()
 
 
 def digit_doc(x, **extra):

@@ -19,8 +19,7 @@ def servers(repo, request):
     batched = Server(repo, *mode, "--max-batch-delay-us", "5000", "--max-batch-size", "32")
     yield request.param, plain, batched
     for s in (plain, batched):
-        if s.proc.poll() is None:
-            assert s.stop() == 0
+        assert s.stop() == 0, s.log()
 
 
 def requests():
