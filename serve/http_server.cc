@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -43,6 +44,15 @@ void reply_error(httplib::Response &res, int status, const std::string &message)
 std::string describe(const ModelVersion &v) {
   return "model \"" + v.model + "\" version " + v.version;
 }
+
+// httplib 0.11 listens with a backlog of 5: a burst of more new connections
+// than that overflows the accept queue, and the kernel drops their
+// handshakes, which clients retry after 1 s, 3 s, ... Listening again on the
+// bound socket only resizes the queue (Linux).
+class Server : public httplib::Server {
+ public:
+  bool widen_backlog() { return ::listen(svr_sock_, SOMAXCONN) == 0; }
+};
 
 class Endpoints {
  public:
@@ -230,7 +240,7 @@ int run_server(const ServeOptions &options) {
     return 1;
   }
 
-  httplib::Server svr;
+  Server svr;
   // httplib serves one connection per worker for as long as it stays open:
   // one per admitted request, plus a few so health checks and /metrics get
   // through when every infer slot is taken.
@@ -274,7 +284,7 @@ int run_server(const ServeOptions &options) {
   } else if (!svr.bind_to_port(options.address, port)) {
     port = -1;
   }
-  if (port <= 0) {
+  if (port <= 0 || !svr.widen_backlog()) {
     log_event("error: cannot listen on " + options.address + ":" + std::to_string(options.port));
     return 1;
   }
