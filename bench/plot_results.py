@@ -234,12 +234,14 @@ def main():
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, "speedup.png"), dpi=110)
     lines += ["![speedup vs density](speedup.png)", ""]
-    # Measured by bench/compare_ort/dense_models.sh, not by this run: kept
-    # in its own file so regenerating the sections above does not drop it.
-    dense_models = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "RESULTS_DENSE_MODELS.md")
-    if os.path.exists(dense_models):
-        lines += [open(dense_models).read().rstrip(), ""]
+    # Measured apart, not by this run (bench/compare_ort/dense_models.sh,
+    # bench/serve_load.py): kept in their own files so regenerating the
+    # sections above does not drop them.
+    here = os.path.dirname(os.path.abspath(__file__))
+    for kept in ("RESULTS_DENSE_MODELS.md", "RESULTS_SERVE.md"):
+        path = os.path.join(here, kept)
+        if os.path.exists(path):
+            lines += [open(path).read().rstrip(), ""]
     open(os.path.join(out_dir, "RESULTS.md"), "w").write("\n".join(lines))
     print("\n".join(lines))
 

@@ -25,8 +25,10 @@ build_packages=(
 # clang with its OpenMP, sanitizer and libFuzzer runtimes, clang-format and git
 # (the format test), the ONNX backend test data, Python with PyTorch for the
 # models generated and exported at test time, and for the Python module and its
-# tests pybind11's CMake package, Python's headers and pytest. The module is
-# built only when pybind11 is found, so the quick start goes without.
+# tests pybind11's CMake package, Python's headers and pytest, and for the
+# server (sparse-infer serve) cpp-httplib and nlohmann-json. The module and
+# the server are built only when their libraries are found, so the quick
+# start goes without.
 test_packages=(
   "${build_packages[@]}"
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -34,6 +36,7 @@ test_packages=(
   libonnx-testdata
   python3-numpy python3-onnx python3-torch python3-torchvision python3-sklearn python3-matplotlib
   pybind11-dev python3-dev python3-pytest
+  libcpp-httplib-dev nlohmann-json3-dev
 )
 
 case ${1:-test} in

@@ -20,6 +20,9 @@
 #include "tools/output_writer.h"
 #include "tools/profile_report.h"
 #include "tools/tensor_io.h"
+#ifdef SI_WITH_SERVE
+#include "serve/serve_command.h"
+#endif
 
 namespace si::cli {
 namespace {
@@ -283,6 +286,15 @@ int emit_outputs(const Options &o, const Session &session, const InputSet &set, 
 }
 
 int run_cli(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "serve") {
+#ifdef SI_WITH_SERVE
+    return serve::serve_main(argc - 1, argv + 1);
+#else
+    return fail(
+        kExitUsage,
+        "serve: this build has no server (needs libcpp-httplib-dev and nlohmann-json3-dev)");
+#endif
+  }
   Options o;
   std::string error;
   if (!parse_args(argc, argv, &o, &error)) return fail(kExitUsage, error);
