@@ -14,7 +14,7 @@
 #   opt_decoder_block  one OPT layer: 32 tokens, d 1024, 16 heads, FFN 4096 ReLU
 #   bert_layer         one BERT-base layer: 128 tokens, d 768, 12 heads, FFN 3072 GELU
 #                      (models/make_dense_models.py, 8 input sets each)
-#   resnet50 mobilenet_v2
+#   resnet50 mobilenet_v2 relu_cnn
 #                      models/make_cnn_models.py (one input set); skipped with a
 #                      note when that script is not there
 #   ffn_relu_z0.5 ffn_relu_z0.9 ffn_relu_z0.97 ffn_sigmoid
@@ -81,7 +81,7 @@ python=/usr/bin/python3
 threads_list=${THREADS:-1 2}
 iters=${ITERS:-30}
 warmup=${WARMUP:-3}
-all_cases="matmul_8192x2048 opt_decoder_block bert_layer resnet50 mobilenet_v2"
+all_cases="matmul_8192x2048 opt_decoder_block bert_layer resnet50 mobilenet_v2 relu_cnn"
 all_cases+=" ffn_relu_z0.5 ffn_relu_z0.9 ffn_relu_z0.97 ffn_sigmoid"
 cases=${CASES:-$all_cases}
 cnn_script=${MAKE_CNN_MODELS:-$repo/models/make_cnn_models.py}
@@ -128,7 +128,7 @@ mkdir -p "$models"
 # model_dir CASE: where CASE's model.onnx and test sets are.
 model_dir() {
   case "$1" in
-    resnet50 | mobilenet_v2) echo "$models/cnn/$1" ;;
+    resnet50 | mobilenet_v2 | relu_cnn) echo "$models/cnn/$1" ;;
     ffn_*) echo "$ffn_root/${1#ffn_}" ;;
     *) echo "$models/$1" ;;
   esac
@@ -143,13 +143,14 @@ if [[ ${#dense_wanted[@]} -gt 0 ]]; then
 fi
 
 skipped=()
-if [[ " $cases " == *" resnet50 "* || " $cases " == *" mobilenet_v2 "* ]]; then
+if [[ " $cases " == *" resnet50 "* || " $cases " == *" mobilenet_v2 "* || " $cases " == *" relu_cnn "* ]]; then
   if [[ -f "$cnn_script" ]]; then
     # The CNN script regenerates whenever it runs; a stamp of its contents
     # lets a second run reuse the models.
     stamp=$(sha256sum "$cnn_script" | cut -d' ' -f1)
     if [[ "$(cat "$models/cnn/stamp" 2>/dev/null)" != "$stamp" ||
-          ! -f "$models/cnn/resnet50/model.onnx" || ! -f "$models/cnn/mobilenet_v2/model.onnx" ]]; then
+          ! -f "$models/cnn/resnet50/model.onnx" || ! -f "$models/cnn/mobilenet_v2/model.onnx" ||
+          ! -f "$models/cnn/relu_cnn/model.onnx" ]]; then
       echo "generating $models/cnn with $cnn_script ..." >&2
       rm -rf "$models/cnn" "$models/cnn.partial"
       "$python" "$cnn_script" "$models/cnn.partial" >&2
@@ -158,7 +159,7 @@ if [[ " $cases " == *" resnet50 "* || " $cases " == *" mobilenet_v2 "* ]]; then
     fi
   else
     echo "skipped: models/make_cnn_models.py not present" >&2
-    skipped+=(resnet50 mobilenet_v2)
+    skipped+=(resnet50 mobilenet_v2 relu_cnn)
   fi
 fi
 

@@ -115,14 +115,15 @@ def test_profile(digits_path, digit_input):
     assert [layer["op"] for layer in p["layers"]] == ["FusedGemm", "FusedGemm", "Gemm"]
     first = p["layers"][0]
     assert first["node"] == "/0/Gemm" and first["output_shape"] == [1, 256]
-    assert 0 <= first["density"] <= 1 and first["path"] in ("sparse", "dense")
+    assert 0 <= first["density"] <= 1 and (first["path"] == "sparse" or first["path"].startswith("dense:"))
     assert p["total_us"] == pytest.approx(sum(layer["time_us"] for layer in p["layers"]))
     assert 0 <= p["sparse_work_share"] <= 1
     assert 0 < p["weight_bytes_read"] <= p["weight_bytes_dense"]
     so = sparse_infer.SessionOptions()
     so.mode = "dense"
     dense = sparse_infer.InferenceSession(digits_path, so).profile({"input": digit_input}, 2, 0)
-    assert {layer["path"] for layer in dense["layers"]} == {"dense"}
+    # "dense:" and the implementation the layer's table chose for one row.
+    assert all(layer["path"].startswith("dense:") for layer in dense["layers"])
     assert dense["sparse_work_share"] == 0
 
 
