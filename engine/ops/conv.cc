@@ -451,8 +451,17 @@ Status create_fused_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out)
   op->layout_.src_block = int(n.attr_int(kSrcBlockAttr, 0));
   op->layout_.dst_block = int(n.attr_int(kDstBlockAttr, 0));
   const Tensor *w = nullptr, *b = nullptr;
-  if (constant_operands(ctx, &w, &b))
+  if (constant_operands(ctx, &w, &b)) {
+    // The layout pass blocked the edges from the declared shapes: W must
+    // agree with them, or no blocked primitive fits.
+    const int src = op->layout_.src_block, dst = op->layout_.dst_block;
+    if (w->rank() >= 2 &&
+        ((src != 0 && (w->dim(1) * group) % src != 0) || (dst != 0 && w->dim(0) % dst != 0))) {
+      return invalid_model("W " + shape_str(w->shape()) +
+                           " does not match the channel counts the model declares");
+    }
     op->pack(representative_input(ctx, w->shape(), w->dim(1) * group, attrs), w, b, false);
+  }
   *out = std::move(op);
   return Status::ok();
 }
