@@ -3,7 +3,8 @@
 // odd sizes, size-1 dims, empty K, all-zero rows, sub-ranges of columns, and
 // the promises the header makes: bit-identical variants, the same bits for a
 // row alone or in any batch and on any thread count, and the gather kernel's
-// bits over every row.
+// bits over every row. Also the GEMM over column panels
+// (kernels/dense/panel_gemm.h), per tile variant, against the same order.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "kernels/dense/panel_gemm.h"
 #include "kernels/dense/rows_gemm.h"
 #include "kernels/sparse/sparse_matmul.h"
 
@@ -113,6 +115,60 @@ TEST_P(DenseRowsVariant, TileMatchesNaiveBitForBit) {
       v_.tile(x.data(), ldx, mr, kc, w.data(), ldw, y.data(), ldy);
       naive_fma(x.data(), ldx, mr, kc, w.data(), ldw, 0, kRowsTileN, want.data(), ldy);
       ASSERT_TRUE(same_bits(y, want));
+    }
+  }
+}
+
+// y = bias (or 0) + x·(alpha·W) in the promised order, W [k, n] row-major.
+std::vector<float> naive_gemm(const std::vector<float> &x, int64_t m, int64_t k, int64_t n,
+                              const std::vector<float> &w, float alpha, const float *bias) {
+  std::vector<float> scaled = w, y(size_t(m * n));
+  for (float &v : scaled) v *= alpha;
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) y[size_t(r * n + c)] = bias ? bias[c] : 0.f;
+  naive_fma(x.data(), k, m, k, scaled.data(), n, 0, n, y.data(), n);
+  return y;
+}
+
+std::vector<float> run_panels(const std::vector<float> &x, int64_t m, int64_t k,
+                              const PackedPanels &w, const float *bias, int threads,
+                              RowsTileFn tile) {
+  const int64_t n = w.cols();
+  std::vector<float> y(size_t(m * n), -7.f);  // every output must be written
+  f32_dense_panels_gemm(x.data(), m, k, w, bias, y.data(), n, threads, tile);
+  return y;
+}
+
+// Odd sizes around the panel width (16) and the k block (256), tile heights
+// 1-6 and their remainders, transposed sources, alpha, all-zero rows, with
+// and without bias, on 1-3 threads: bit for bit the naive order.
+TEST_P(DenseRowsVariant, PanelGemmMatchesNaiveBitForBit) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  for (int64_t k : {0, 1, 17, 255, 256, 257, 600}) {
+    for (int64_t n : {1, 15, 16, 17, 33, 100}) {
+      const std::vector<float> wv = values(rng, size_t(k * n), 0.1);
+      std::vector<float> wt(wv.size());  // [n, k]
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < n; ++c) wt[size_t(c * k + j)] = wv[size_t(j * n + c)];
+      const std::vector<float> bias = values(rng, size_t(n));
+      for (bool transposed : {false, true}) {
+        const float alpha = transposed ? 0.5f : 1.f;
+        PackedPanels w;
+        ASSERT_TRUE(w.pack(transposed ? wt.data() : wv.data(), k, n, transposed, alpha));
+        ASSERT_GE(w.size_bytes(), size_t(w.panels() * k * PackedPanels::kWidth) * sizeof(float));
+        for (int64_t m : {1, 2, 5, 6, 7, 12, 13, 33}) {
+          SCOPED_TRACE("m=" + std::to_string(m) + " k=" + std::to_string(k) +
+                       " n=" + std::to_string(n) + " transposed=" + std::to_string(transposed));
+          std::vector<float> x = values(rng, size_t(m * k), 0.3);
+          if (m > 2) std::fill(x.begin() + k, x.begin() + 2 * k, 0.f);  // an all-zero row
+          const float *b = (m + n) % 2 == 0 ? bias.data() : nullptr;
+          const std::vector<float> y = run_panels(x, m, k, w, b, 1, v_.tile);
+          ASSERT_TRUE(same_bits(y, naive_gemm(x, m, k, n, wv, alpha, b)));
+          for (int threads : {2, 3})
+            ASSERT_TRUE(same_bits(run_panels(x, m, k, w, b, threads, v_.tile), y));
+        }
+      }
     }
   }
 }
@@ -224,6 +280,56 @@ TEST(DenseRowsGemm, EmptyBatchAndEmptyKAndAllZeroInput) {
         run_gemm(std::vector<float>(size_t(m * k)), m, k, w, nullptr, 1, false);
     for (float v : zeros) EXPECT_EQ(v, 0.f);
   }
+}
+
+// The panels give the row layout's bits (same order), a row the same bits
+// alone or in any batch; an empty batch writes nothing, an empty K the bias.
+TEST(DensePanelGemm, AgreesWithRowsAloneOrBatchedAndEdgeCases) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  const int64_t k = 300, n = 77, m = 19;
+  const std::vector<float> wv = values(rng, size_t(k * n)), bias = values(rng, size_t(n));
+  PackedRows rows;
+  PackedPanels panels;
+  ASSERT_TRUE(rows.pack(wv.data(), k, n, false));
+  ASSERT_TRUE(panels.pack(wv.data(), k, n, false));
+  const std::vector<float> x = values(rng, size_t(m * k), 0.2);
+  const std::vector<float> batch = run_panels(x, m, k, panels, bias.data(), 2, nullptr);
+  EXPECT_TRUE(same_bits(batch, run_gemm(x, m, k, rows, bias.data(), 1, false)));
+  for (int64_t r = 0; r < m; ++r) {
+    const std::vector<float> row(x.begin() + r * k, x.begin() + (r + 1) * k);
+    const std::vector<float> alone = run_panels(row, 1, k, panels, bias.data(), 1, nullptr);
+    EXPECT_TRUE(
+        same_bits(alone, std::vector<float>(batch.begin() + r * n, batch.begin() + (r + 1) * n)))
+        << r;
+  }
+  {
+    // Large enough (1.1 MiB) for 2 and 3 threads to split the panels.
+    const int64_t kb = 257, nb = 1100, mb = 13;
+    const std::vector<float> wb = values(rng, size_t(kb * nb)), bb = values(rng, size_t(nb));
+    PackedPanels big;
+    ASSERT_TRUE(big.pack(wb.data(), kb, nb, false));
+    const std::vector<float> xb = values(rng, size_t(mb * kb), 0.5);
+    const std::vector<float> want = naive_gemm(xb, mb, kb, nb, wb, 1.f, bb.data());
+    for (int threads : {1, 2, 3})
+      EXPECT_TRUE(same_bits(run_panels(xb, mb, kb, big, bb.data(), threads, nullptr), want))
+          << threads;
+  }
+  float untouched = 3.f;
+  f32_dense_panels_gemm(nullptr, 0, k, panels, bias.data(), &untouched, n, 2);
+  EXPECT_EQ(untouched, 3.f);
+  PackedPanels empty;
+  ASSERT_TRUE(empty.pack(nullptr, 0, n, false));
+  for (int64_t mm : {1, 7}) {
+    const std::vector<float> y =
+        run_panels(std::vector<float>(size_t(mm)), mm, 0, empty, bias.data(), 2, nullptr);
+    for (int64_t r = 0; r < mm; ++r)
+      EXPECT_TRUE(same_bits(std::vector<float>(y.begin() + r * n, y.begin() + (r + 1) * n), bias));
+  }
+  PackedPanels no_cols;
+  ASSERT_TRUE(no_cols.pack(nullptr, k, 0, false));
+  f32_dense_panels_gemm(x.data(), m, k, no_cols, nullptr, &untouched, 0, 2);
+  EXPECT_EQ(untouched, 3.f);
 }
 
 // The table takes the widest variant dispatch_features() allows.
