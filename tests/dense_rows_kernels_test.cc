@@ -33,16 +33,20 @@ struct Variant {
   const char *name;
   RowsGemvFn gemv;
   RowsTileFn tile;
+  PanelsGemvFn panels_gemv;
   bool supported;
+  DenseRowsKernels kernels() const { return {gemv, tile, panels_gemv, name}; }
 };
 
 Variant variant(const std::string &name) {
   const CpuFeatures &cpu = cpu_features();
   if (name == "avx2")
-    return {"avx2", f32_rows_gemv__avx2, f32_rows_tile__avx2, cpu.avx2 && cpu.fma};
+    return {"avx2", f32_rows_gemv__avx2, f32_rows_tile__avx2, f32_panels_gemv__avx2,
+            cpu.avx2 && cpu.fma};
   if (name == "avx512")
-    return {"avx512", f32_rows_gemv__avx512, f32_rows_tile__avx512, cpu.avx512f};
-  return {"scalar", f32_rows_gemv__scalar, f32_rows_tile__scalar, true};
+    return {"avx512", f32_rows_gemv__avx512, f32_rows_tile__avx512, f32_panels_gemv__avx512,
+            cpu.avx512f};
+  return {"scalar", f32_rows_gemv__scalar, f32_rows_tile__scalar, f32_panels_gemv__scalar, true};
 }
 
 // Values in [-2, 2], a share of them exact zeros (of either sign).
@@ -119,6 +123,31 @@ TEST_P(DenseRowsVariant, TileMatchesNaiveBitForBit) {
   }
 }
 
+// np panels (some not a multiple of the kernel's panels at once), 1-4 rows,
+// a panel stride past the panel: bit for bit the naive order, y past the
+// panels untouched.
+TEST_P(DenseRowsVariant, PanelsGemvMatchesNaiveBitForBit) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  for (int mr = 1; mr <= kRowsGemvMaxRows; ++mr) {
+    for (int64_t kc : {0, 1, 2, 7, 256}) {
+      for (int64_t np : {0, 1, 2, 3, 4, 5, 7, 9}) {
+        SCOPED_TRACE("mr=" + std::to_string(mr) + " kc=" + std::to_string(kc) +
+                     " np=" + std::to_string(np));
+        const int64_t ldx = kc + 1, stride = kc * kRowsTileN + 32, ldy = np * kRowsTileN + 5;
+        const std::vector<float> x = values(rng, size_t(mr * ldx), 0.3);
+        const std::vector<float> w = values(rng, size_t(std::max<int64_t>(np, 1) * stride));
+        std::vector<float> y = values(rng, size_t(mr * ldy)), want = y;
+        v_.panels_gemv(x.data(), ldx, mr, kc, w.data(), stride, np, y.data(), ldy);
+        for (int64_t q = 0; q < np; ++q)
+          naive_fma(x.data(), ldx, mr, kc, w.data() + q * stride, kRowsTileN, 0, kRowsTileN,
+                    want.data() + q * kRowsTileN, ldy);
+        ASSERT_TRUE(same_bits(y, want));
+      }
+    }
+  }
+}
+
 // y = bias (or 0) + x·(alpha·W) in the promised order, W [k, n] row-major.
 std::vector<float> naive_gemm(const std::vector<float> &x, int64_t m, int64_t k, int64_t n,
                               const std::vector<float> &w, float alpha, const float *bias) {
@@ -132,10 +161,10 @@ std::vector<float> naive_gemm(const std::vector<float> &x, int64_t m, int64_t k,
 
 std::vector<float> run_panels(const std::vector<float> &x, int64_t m, int64_t k,
                               const PackedPanels &w, const float *bias, int threads,
-                              RowsTileFn tile) {
+                              const DenseRowsKernels *kernels) {
   const int64_t n = w.cols();
   std::vector<float> y(size_t(m * n), -7.f);  // every output must be written
-  f32_dense_panels_gemm(x.data(), m, k, w, bias, y.data(), n, threads, tile);
+  f32_dense_panels_gemm(x.data(), m, k, w, bias, y.data(), n, threads, kernels);
   return y;
 }
 
@@ -163,10 +192,11 @@ TEST_P(DenseRowsVariant, PanelGemmMatchesNaiveBitForBit) {
           std::vector<float> x = values(rng, size_t(m * k), 0.3);
           if (m > 2) std::fill(x.begin() + k, x.begin() + 2 * k, 0.f);  // an all-zero row
           const float *b = (m + n) % 2 == 0 ? bias.data() : nullptr;
-          const std::vector<float> y = run_panels(x, m, k, w, b, 1, v_.tile);
+          const DenseRowsKernels kern = v_.kernels();
+          const std::vector<float> y = run_panels(x, m, k, w, b, 1, &kern);
           ASSERT_TRUE(same_bits(y, naive_gemm(x, m, k, n, wv, alpha, b)));
           for (int threads : {2, 3})
-            ASSERT_TRUE(same_bits(run_panels(x, m, k, w, b, threads, v_.tile), y));
+            ASSERT_TRUE(same_bits(run_panels(x, m, k, w, b, threads, &kern), y));
         }
       }
     }

@@ -36,6 +36,28 @@ inline void panel_tile(RowsTileFn tile, const float *x, int64_t ldx, const Packe
     std::memcpy(yt + r * ldy, partial + r * nr, size_t(cols) * sizeof(float));
 }
 
+// Up to kRowsGemvMaxRows rows: the panels of a group run several at a time
+// (PanelsGemvFn), the partial last one as a tile.
+void panels_gemv_range(const DenseRowsKernels &kern, const float *x, int64_t m, int64_t ldx,
+                       const PackedPanels &w, int64_t p0, int64_t p1, float *y, int64_t ldy) {
+  constexpr int64_t nr = PackedPanels::kWidth;
+  const int64_t k = w.rows(), full = w.cols() / nr;
+  for (int64_t g0 = p0; g0 < p1; g0 += kPanelsPerGroup) {
+    const int64_t g1 = std::min(p1, g0 + kPanelsPerGroup), gf = std::min(g1, full);
+    for (int64_t k0 = 0; k0 < k; k0 += PackedPanels::kBlockK) {
+      const int64_t kc = std::min(PackedPanels::kBlockK, k - k0);
+      // Four rows as two passes of two: the second reads the group's block
+      // (256 KiB) from L2, and both keep three panel streams in flight.
+      const int64_t step = m == 4 ? 2 : m;
+      for (int64_t r0 = 0; r0 < m && gf > g0; r0 += step)
+        kern.panels_gemv(x + r0 * ldx + k0, ldx, int(step), kc, w.block(k0, g0), kc * nr, gf - g0,
+                         y + r0 * ldy + g0 * nr, ldy);
+      for (int64_t p = std::max(g0, gf); p < g1; ++p)
+        panel_tile(kern.tile, x, ldx, w, k0, kc, p, 0, int(m), y, ldy);
+    }
+  }
+}
+
 void panels_range(RowsTileFn tile, const float *x, int64_t m, int64_t ldx, const PackedPanels &w,
                   int64_t p0, int64_t p1, float *y, int64_t ldy) {
   const int64_t k = w.rows(), kb = PackedPanels::kBlockK;
@@ -87,11 +109,16 @@ bool PackedPanels::pack(const float *w, int64_t k, int64_t n, bool transposed, f
 }
 
 void f32_dense_panels_gemm(const float *x, int64_t m, int64_t ldx, const PackedPanels &w,
-                           const float *bias, float *y, int64_t ldy, int threads, RowsTileFn tile) {
-  if (tile == nullptr) tile = dense_rows_kernels().tile;
+                           const float *bias, float *y, int64_t ldy, int threads,
+                           const DenseRowsKernels *kernels) {
+  const DenseRowsKernels &kern = kernels != nullptr ? *kernels : dense_rows_kernels();
   dense_detail::split_panels(m, w.rows(), w.cols(), PackedPanels::kWidth, bias, y, ldy, threads,
                              [&](int64_t p0, int64_t p1, int64_t, int64_t) {
-                               panels_range(tile, x, m, ldx, w, p0, p1, y, ldy);
+                               if (m <= kRowsGemvMaxRows) {
+                                 panels_gemv_range(kern, x, m, ldx, w, p0, p1, y, ldy);
+                               } else {
+                                 panels_range(kern.tile, x, m, ldx, w, p0, p1, y, ldy);
+                               }
                              });
 }
 

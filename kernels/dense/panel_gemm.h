@@ -49,9 +49,11 @@ class PackedPanels {
 
 // Y[m, :] (row stride ldy) = bias (or 0) + X[m, :] (row stride ldx) · W.
 // Threads take disjoint ranges of panels, so the result does not depend on
-// `threads`. Runs dense_rows_kernels().tile, or `tile` when given (tests).
+// `threads`. Up to kRowsGemvMaxRows rows run PanelsGemvFn (several panels'
+// streams at once), more run 6x16 register tiles (RowsTileFn). The kernels
+// are dense_rows_kernels(), or `kernels` when given (tests).
 void f32_dense_panels_gemm(const float *x, int64_t m, int64_t ldx, const PackedPanels &w,
                            const float *bias, float *y, int64_t ldy, int threads,
-                           RowsTileFn tile = nullptr);
+                           const DenseRowsKernels *kernels = nullptr);
 
 }  // namespace si

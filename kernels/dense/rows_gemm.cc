@@ -90,10 +90,13 @@ void tile_panels(const DenseRowsKernels &kern, const float *x, int64_t m, int64_
 
 const DenseRowsKernels &dense_rows_kernels() {
   static const DenseRowsKernels table = [] {
-    DenseRowsKernels k{f32_rows_gemv__scalar, f32_rows_tile__scalar, "scalar"};
+    DenseRowsKernels k{f32_rows_gemv__scalar, f32_rows_tile__scalar, f32_panels_gemv__scalar,
+                       "scalar"};
     const CpuFeatures &cpu = dispatch_features();
-    if (cpu.avx2 && cpu.fma) k = {f32_rows_gemv__avx2, f32_rows_tile__avx2, "avx2"};
-    if (cpu.avx512f) k = {f32_rows_gemv__avx512, f32_rows_tile__avx512, "avx512"};
+    if (cpu.avx2 && cpu.fma)
+      k = {f32_rows_gemv__avx2, f32_rows_tile__avx2, f32_panels_gemv__avx2, "avx2"};
+    if (cpu.avx512f)
+      k = {f32_rows_gemv__avx512, f32_rows_tile__avx512, f32_panels_gemv__avx512, "avx512"};
     return k;
   }();
   return table;
