@@ -74,6 +74,15 @@ bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
+// Each of the m rows of y (n floats each) has `row`'s bits.
+bool every_row_is(const std::vector<float> &y, int64_t m, int64_t n,
+                  const std::vector<float> &row) {
+  for (int64_t r = 0; r < m; ++r)
+    if (!same_bits(std::vector<float>(y.begin() + r * n, y.begin() + (r + 1) * n), row))
+      return false;
+  return y.size() == size_t(m * n);
+}
+
 class DenseRowsVariant : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -260,16 +269,19 @@ TEST(DenseRowsGemm, MatchesReferencesAcrossShapesBatchesAndThreads) {
 }
 
 // A row gives the same bits alone, in a streamed batch and in a tiled one,
-// and the same as the gather kernel over all of its rows.
+// through the rows or the panels, and the same as the gather kernel over all
+// of its rows.
 TEST(DenseRowsGemm, RowAloneInAnyBatchAndGatheredAgree) {
   SI_SEED_TRACE();
   std::mt19937 rng(seed());
   const int64_t k = 129, n = 77, m = 11;
   const std::vector<float> wv = values(rng, size_t(k * n)), bias = values(rng, size_t(n));
   PackedRows w;
-  ASSERT_TRUE(w.pack(wv.data(), k, n, false));
+  PackedPanels wp;
+  ASSERT_TRUE(w.pack(wv.data(), k, n, false) && wp.pack(wv.data(), k, n, false));
   const std::vector<float> x = values(rng, size_t(m * k));  // no exact zeros
   const std::vector<float> batch = run_gemm(x, m, k, w, bias.data(), 2, false);
+  EXPECT_TRUE(same_bits(run_panels(x, m, k, wp, bias.data(), 2, nullptr), batch));
   std::vector<int32_t> all(static_cast<size_t>(k));
   for (int64_t j = 0; j < k; ++j) all[size_t(j)] = int32_t(j);
   for (int64_t r = 0; r < m; ++r) {
@@ -277,6 +289,7 @@ TEST(DenseRowsGemm, RowAloneInAnyBatchAndGatheredAgree) {
     const std::vector<float> alone = run_gemm(row, 1, k, w, bias.data(), 1, false);
     const std::vector<float> in_batch(batch.begin() + r * n, batch.begin() + (r + 1) * n);
     EXPECT_TRUE(same_bits(alone, in_batch)) << r;
+    EXPECT_TRUE(same_bits(run_panels(row, 1, k, wp, bias.data(), 1, nullptr), alone)) << r;
     const int64_t count = k;
     std::vector<float> gathered(static_cast<size_t>(n));
     f32_sparse_rows_gemm(row.data(), 1, k, ActiveRows{all.data(), &count, k}, w, bias.data(),
@@ -286,80 +299,51 @@ TEST(DenseRowsGemm, RowAloneInAnyBatchAndGatheredAgree) {
       const std::vector<float> xs(x.begin() + r * k, x.begin() + (r + m4) * k);
       const std::vector<float> ys = run_gemm(xs, m4, k, w, bias.data(), 1, false);
       EXPECT_TRUE(same_bits(std::vector<float>(ys.begin(), ys.begin() + n), alone)) << r;
+      const std::vector<float> yp = run_panels(xs, m4, k, wp, bias.data(), 1, nullptr);
+      EXPECT_TRUE(same_bits(std::vector<float>(yp.begin(), yp.begin() + n), alone)) << r;
     }
   }
 }
 
-TEST(DenseRowsGemm, EmptyBatchAndEmptyKAndAllZeroInput) {
+// Threads split the panels (1.1 MiB of weights: 2 and 3 threads are worth
+// waking) and give the naive order's bits.
+TEST(DensePanelGemm, SplitsAcrossThreadsBitForBit) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  const int64_t k = 257, n = 1100, m = 13;
+  PackedPanels w;
+  const std::vector<float> wv = values(rng, size_t(k * n)), bias = values(rng, size_t(n));
+  ASSERT_TRUE(w.pack(wv.data(), k, n, false));
+  const std::vector<float> x = values(rng, size_t(m * k), 0.5);
+  const std::vector<float> want = naive_gemm(x, m, k, n, wv, 1.f, bias.data());
+  for (int threads : {1, 2, 3})
+    EXPECT_TRUE(same_bits(run_panels(x, m, k, w, bias.data(), threads, nullptr), want)) << threads;
+}
+
+// Both layouts: an empty batch writes nothing, an empty K gives the bias, an
+// all-zero input zeros, no columns nothing.
+TEST(DenseGemmLayouts, EmptyBatchAndEmptyKAndAllZeroInput) {
   const int64_t k = 40, n = 33;
   std::mt19937 rng(seed());
   const std::vector<float> wv = values(rng, size_t(k * n)), bias = values(rng, size_t(n));
-  PackedRows w;
-  ASSERT_TRUE(w.pack(wv.data(), k, n, false));
+  PackedRows w, empty;
+  PackedPanels wp, empty_p, no_cols;
+  ASSERT_TRUE(w.pack(wv.data(), k, n, false) && wp.pack(wv.data(), k, n, false));
+  ASSERT_TRUE(empty.pack(nullptr, 0, n, false) && empty_p.pack(nullptr, 0, n, false));
+  ASSERT_TRUE(no_cols.pack(nullptr, k, 0, false));
   float untouched = 3.f;
   f32_dense_rows_gemm(nullptr, 0, k, w, bias.data(), &untouched, n, 2);
+  f32_dense_panels_gemm(nullptr, 0, k, wp, bias.data(), &untouched, n, 2);
+  f32_dense_panels_gemm(nullptr, 6, k, no_cols, nullptr, &untouched, 0, 2);
   EXPECT_EQ(untouched, 3.f);
-  PackedRows empty;
-  ASSERT_TRUE(empty.pack(nullptr, 0, n, false));
+  const std::vector<float> zero_row(size_t(n), 0.f);
   for (int64_t m : {1, 6}) {
-    const std::vector<float> y =
-        run_gemm(std::vector<float>(size_t(m)), m, 0, empty, bias.data(), 2, false);
-    for (int64_t r = 0; r < m; ++r)
-      EXPECT_TRUE(same_bits(std::vector<float>(y.begin() + r * n, y.begin() + (r + 1) * n), bias));
-    const std::vector<float> zeros =
-        run_gemm(std::vector<float>(size_t(m * k)), m, k, w, nullptr, 1, false);
-    for (float v : zeros) EXPECT_EQ(v, 0.f);
+    const std::vector<float> no_k(static_cast<size_t>(m)), x0(static_cast<size_t>(m * k));
+    EXPECT_TRUE(every_row_is(run_gemm(no_k, m, 0, empty, bias.data(), 2, false), m, n, bias));
+    EXPECT_TRUE(every_row_is(run_panels(no_k, m, 0, empty_p, bias.data(), 2, nullptr), m, n, bias));
+    EXPECT_TRUE(every_row_is(run_gemm(x0, m, k, w, nullptr, 1, false), m, n, zero_row));
+    EXPECT_TRUE(every_row_is(run_panels(x0, m, k, wp, nullptr, 1, nullptr), m, n, zero_row));
   }
-}
-
-// The panels give the row layout's bits (same order), a row the same bits
-// alone or in any batch; an empty batch writes nothing, an empty K the bias.
-TEST(DensePanelGemm, AgreesWithRowsAloneOrBatchedAndEdgeCases) {
-  SI_SEED_TRACE();
-  std::mt19937 rng(seed());
-  const int64_t k = 300, n = 77, m = 19;
-  const std::vector<float> wv = values(rng, size_t(k * n)), bias = values(rng, size_t(n));
-  PackedRows rows;
-  PackedPanels panels;
-  ASSERT_TRUE(rows.pack(wv.data(), k, n, false));
-  ASSERT_TRUE(panels.pack(wv.data(), k, n, false));
-  const std::vector<float> x = values(rng, size_t(m * k), 0.2);
-  const std::vector<float> batch = run_panels(x, m, k, panels, bias.data(), 2, nullptr);
-  EXPECT_TRUE(same_bits(batch, run_gemm(x, m, k, rows, bias.data(), 1, false)));
-  for (int64_t r = 0; r < m; ++r) {
-    const std::vector<float> row(x.begin() + r * k, x.begin() + (r + 1) * k);
-    const std::vector<float> alone = run_panels(row, 1, k, panels, bias.data(), 1, nullptr);
-    EXPECT_TRUE(
-        same_bits(alone, std::vector<float>(batch.begin() + r * n, batch.begin() + (r + 1) * n)))
-        << r;
-  }
-  {
-    // Large enough (1.1 MiB) for 2 and 3 threads to split the panels.
-    const int64_t kb = 257, nb = 1100, mb = 13;
-    const std::vector<float> wb = values(rng, size_t(kb * nb)), bb = values(rng, size_t(nb));
-    PackedPanels big;
-    ASSERT_TRUE(big.pack(wb.data(), kb, nb, false));
-    const std::vector<float> xb = values(rng, size_t(mb * kb), 0.5);
-    const std::vector<float> want = naive_gemm(xb, mb, kb, nb, wb, 1.f, bb.data());
-    for (int threads : {1, 2, 3})
-      EXPECT_TRUE(same_bits(run_panels(xb, mb, kb, big, bb.data(), threads, nullptr), want))
-          << threads;
-  }
-  float untouched = 3.f;
-  f32_dense_panels_gemm(nullptr, 0, k, panels, bias.data(), &untouched, n, 2);
-  EXPECT_EQ(untouched, 3.f);
-  PackedPanels empty;
-  ASSERT_TRUE(empty.pack(nullptr, 0, n, false));
-  for (int64_t mm : {1, 7}) {
-    const std::vector<float> y =
-        run_panels(std::vector<float>(size_t(mm)), mm, 0, empty, bias.data(), 2, nullptr);
-    for (int64_t r = 0; r < mm; ++r)
-      EXPECT_TRUE(same_bits(std::vector<float>(y.begin() + r * n, y.begin() + (r + 1) * n), bias));
-  }
-  PackedPanels no_cols;
-  ASSERT_TRUE(no_cols.pack(nullptr, k, 0, false));
-  f32_dense_panels_gemm(x.data(), m, k, no_cols, nullptr, &untouched, 0, 2);
-  EXPECT_EQ(untouched, 3.f);
 }
 
 // The table takes the widest variant dispatch_features() allows.
