@@ -13,8 +13,9 @@ namespace {
 // block's x for one k block (6 x 256 floats, 6 KiB) stays in L1 while the
 // group's panels for that k block (256 x 16 floats = 16 KiB each, 256 KiB for
 // 16 panels, one contiguous run) pass under it from L2; the next row block
-// reuses them there. (Panels outer, row blocks inner, ran the same on a
-// Zen 3 at M = 4-128; prefetching the next block by software cost 5-15%.)
+// reuses them there. (On a Zen 3, weights in DRAM: panels outer, row blocks
+// inner ran the same at M = 4-128; software prefetch of the next block, spread
+// over the later row blocks, cost 5-15% at M = 8-32 for 2-3% at M = 128.)
 constexpr int64_t kPanelsPerGroup = 16;
 
 // One register tile: rows [r0, r0 + mr) of panel p over the k block at k0.
