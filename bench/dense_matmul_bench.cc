@@ -339,7 +339,7 @@ std::vector<double> time_ms(const std::vector<Candidate> &cands,
 int sweep() {
   std::vector<std::pair<int64_t, int64_t>> shapes = {
       {8192, 2048}, {4096, 4096}, {1024, 4096}, {4096, 1024}};
-  std::vector<int64_t> ms = {1, 2, 4, 8, 16, 32, 64};
+  std::vector<int64_t> ms = {1, 2, 4, 8, 16, 32, 64, 128};
   if (const char *e = std::getenv("SWEEP_SHAPES")) {
     shapes.clear();
     for (const char *p = e; *p;) {
