@@ -13,16 +13,16 @@ double sparse_crossover_density(int64_t m, int64_t n) {
   // From bench/sparse_matmul_bench (bench/RESULTS.md), one thread, weights
   // beyond L3, independent random active sets per row.
   if (std::strcmp(dispatch_isa(), "avx512") != 0) {
-    // Without AVX-512 the dense path is the own kernels (dense_impl). At
-    // batch 1 the gather kernel over every row and the dense kernels all read
-    // the weights at 93-111% of the measured bandwidth (Zen 3, bench/RESULTS.md:
-    // a tie at density 1), so a layer gathers below 0.9 and holds the rows
-    // only where the input may be sparse. Batches of 4 and 16-64, measured
-    // against oneDNN's gemm:jit (SI_MAX_ISA=avx2 on a Zen 4): batch 4 on dense
-    // rows ties, 16 and 64 cross between 0.3 and 0.5; the own panels are
-    // 1.1-1.6x faster than gemm:jit there, so these are upper bounds.
+    // Without AVX-512 the dense path is the own kernels (dense_impl), measured
+    // against them (bench/sparse_matmul_bench, Zen 3, 1 thread, 4096x1024,
+    // 8192x2048, 2048x8192): at batch 1 the gather kernel over every row ties
+    // with the dense GEMV (0.97-1.03x), so a layer gathers below 0.9 and holds
+    // the rows only where its input may be sparse. Batch 4 crosses at
+    // 0.24-0.32, batch 16 at 0.19-0.23, batch 64 at 0.18-0.19 (linear between
+    // the measured densities 0.1 and 0.3).
     if (m <= 1) return 0.9;
-    return m <= 4 ? 0.9 : 0.4;
+    if (m <= 4) return 0.25;
+    return m <= 16 ? 0.2 : 0.18;
   }
   // AVX-512 (Zen 5), oneDNN brgemm on its packed layout. Batch 1: the gather
   // kernel over oneDNN (whose 1-row calls run padded to 4 rows) is 0.87x at
