@@ -12,7 +12,8 @@
 // inner_product on its own layout (format any) and on the row layout
 // (dnnl_ip_plain), the engine's kernel over the
 // row layout (f32_dense_rows_gemm; rows_tiled: its register tiles at every
-// M), and the sparse gather kernel with every
+// M), the own GEMM over weights packed into column panels at load
+// (f32_dense_panels_gemm), and the sparse gather kernel with every
 // row active (sparse_all). The table in
 // ConstWeightMatmul (dense_choice) comes from this sweep.
 //
@@ -39,6 +40,7 @@
 
 #include "kernels/cpu_features.h"
 #include "kernels/dense/dnnl_matmul.h"
+#include "kernels/dense/panel_gemm.h"
 #include "kernels/dense/rows_gemm.h"
 #include "kernels/sparse/sparse_matmul.h"
 #include "kernels/weight_buffer.h"
@@ -224,7 +226,7 @@ bool make_candidate(const std::string &name, int64_t k, int64_t n, const std::ve
                     const std::vector<float> &bias, Candidate *c) {
   const char *known[] = {"dnnl_matmul", "dnnl_matmul_nopad", "dnnl_matmul_plain",
                          "dnnl_ip",     "dnnl_ip_plain",     "rows",
-                         "rows_tiled",  "sparse_all"};
+                         "rows_tiled",  "sparse_all",        "panels"};
   if (std::find(std::begin(known), std::end(known), name) == std::end(known)) {
     std::fprintf(stderr, "unknown candidate %s\n", name.c_str());
     return false;
@@ -233,9 +235,14 @@ bool make_candidate(const std::string &name, int64_t k, int64_t n, const std::ve
   const size_t count = kWeightSetBytes / (size_t(k * n) * sizeof(float)) + 1;
   auto rows = std::make_shared<std::vector<si::PackedRows>>(count);
   auto dnnl = std::make_shared<std::vector<std::unique_ptr<si::DnnlPackedMatmul>>>();
+  auto panels = std::make_shared<std::vector<si::PackedPanels>>(name == "panels" ? count : 0);
   std::vector<float> scaled(plain.size());
   for (size_t i = 0; i < count; ++i) {
     for (size_t j = 0; j < plain.size(); ++j) scaled[j] = plain[j] * float(1 + i);
+    if (name == "panels") {
+      if (!(*panels)[i].pack(scaled.data(), k, n, false)) return false;
+      continue;
+    }
     const bool own = name == "rows" || name == "rows_tiled" || name == "sparse_all";
     const bool borrows = name == "dnnl_matmul_plain" || name == "dnnl_ip_plain";
     if ((own || borrows) && !(*rows)[i].pack(scaled.data(), k, n, false)) return false;
@@ -264,6 +271,13 @@ bool make_candidate(const std::string &name, int64_t k, int64_t n, const std::ve
     c->run = [rows, b, k, gemm](size_t i, const float *a, int64_t m, float *y) {
       const si::PackedRows &w = (*rows)[i];
       gemm(a, m, k, w, b->data(), y, w.cols(), omp_get_max_threads());
+    };
+  } else if (name == "panels") {
+    c->impl = si::dense_rows_kernels().isa;
+    auto b = std::make_shared<std::vector<float>>(bias);
+    c->run = [panels, b, k](size_t i, const float *a, int64_t m, float *y) {
+      const si::PackedPanels &w = (*panels)[i];
+      si::f32_dense_panels_gemm(a, m, k, w, b->data(), y, w.cols(), omp_get_max_threads());
     };
   } else if (name == "sparse_all") {
     c->impl = si::dense_rows_kernels().isa;
@@ -325,7 +339,7 @@ std::vector<double> time_ms(const std::vector<Candidate> &cands,
 int sweep() {
   std::vector<std::pair<int64_t, int64_t>> shapes = {
       {8192, 2048}, {4096, 4096}, {1024, 4096}, {4096, 1024}};
-  std::vector<int64_t> ms = {1, 2, 4, 8, 16, 32, 64};
+  std::vector<int64_t> ms = {1, 2, 4, 8, 16, 32, 64, 128};
   if (const char *e = std::getenv("SWEEP_SHAPES")) {
     shapes.clear();
     for (const char *p = e; *p;) {
@@ -355,7 +369,7 @@ int sweep() {
       "GFLOPS |\n|---|---|---|---|---|---|---|---|---|\n");
   std::vector<std::string> names = {"dnnl_matmul", "dnnl_matmul_nopad", "dnnl_matmul_plain",
                                     "dnnl_ip",     "dnnl_ip_plain",     "rows",
-                                    "rows_tiled",  "sparse_all"};
+                                    "rows_tiled",  "sparse_all",        "panels"};
   if (const char *e = std::getenv("SWEEP_CANDIDATES")) {
     names.clear();
     for (const char *p = e; *p;) {

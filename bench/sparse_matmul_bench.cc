@@ -1,4 +1,6 @@
-// Sparse path vs oneDNN prepacked dense on the same weights and inputs.
+// Sparse path vs the dense path ConstWeightMatmul would take on the same
+// weights and inputs: oneDNN prepacked with AVX-512; without it the own
+// kernels (rows_gemv on the rows up to 4 rows, the column panels beyond).
 //
 // Avoids the cache trap: every benchmark cycles through 16 distinct input
 // batches (the active rows change every iteration) and through a set of
@@ -23,7 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu_features.h"
 #include "kernels/dense/dnnl_matmul.h"
+#include "kernels/dense/panel_gemm.h"
+#include "kernels/dense/rows_gemm.h"
 #include "kernels/sparse/sparse_matmul.h"
 
 namespace {
@@ -68,8 +73,14 @@ double measure_read_bandwidth(int threads) {
 struct Weights {
   std::vector<si::PackedRows> sparse;
   std::vector<std::unique_ptr<si::DnnlPackedMatmul>> dense;
+  std::vector<si::PackedPanels> panels;  // without AVX-512 (the own dense path)
   std::vector<std::vector<float>> bias;
 };
+
+// The dense path a sparse consumer of this shape takes (dense_impl).
+bool own_dense() {
+  return std::string(si::dispatch_isa()) != "avx512";
+}
 
 // Built once per shape and shared by all benchmarks of that shape.
 Weights &weights_for(int64_t k, int64_t n) {
@@ -94,6 +105,10 @@ Weights &weights_for(int64_t k, int64_t n) {
     p.n = n;
     p.bias = b.data();
     std::string err;
+    if (own_dense()) {
+      w.panels.emplace_back();
+      if (!w.panels.back().pack(plain.data(), k, n, false)) std::abort();
+    }
     w.dense.push_back(si::DnnlPackedMatmul::create(p, plain.data(), &err));
     if (!w.dense.back()) {
       std::fprintf(stderr, "oneDNN: %s\n", err.c_str());
@@ -200,8 +215,16 @@ void run_dense(benchmark::State &state, int64_t k, int64_t n, int64_t m, double 
   bool ok = true;
   omp_set_num_threads(threads);
   for (auto _ : state) {
+    const size_t wi = it % w.dense.size();
+    const float *x = inputs[it % kInputSets].data();
     samples.time(state, [&] {
-      ok = w.dense[it % w.dense.size()]->run(inputs[it % kInputSets].data(), m, y.data(), &err);
+      if (w.panels.empty()) {
+        ok = w.dense[wi]->run(x, m, y.data(), &err);
+      } else if (m <= si::kRowsGemvMaxRows) {
+        si::f32_dense_rows_gemm(x, m, k, w.sparse[wi], w.bias[wi].data(), y.data(), n, threads);
+      } else {
+        si::f32_dense_panels_gemm(x, m, k, w.panels[wi], w.bias[wi].data(), y.data(), n, threads);
+      }
     });
     if (!ok) {
       state.SkipWithError(err.c_str());

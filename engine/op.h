@@ -37,7 +37,7 @@ struct LoadContext {
 struct MatmulProfile {
   double density = -1;  // active fraction of the input; -1 if not measured
   // "sparse", or "dense:" and the dense implementation (dense_impl_name):
-  // "dense:rows_gemv", "dense:dnnl_ip", "dense:dnnl_matmul".
+  // "dense:rows_gemv", "dense:panels", "dense:dnnl_ip", "dense:dnnl_matmul".
   const char *path = "dense";
   int64_t weight_bytes_read = 0;   // bytes of weights the chosen path read
   int64_t weight_bytes_dense = 0;  // bytes a dense kernel reads for the same call

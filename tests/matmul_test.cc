@@ -896,30 +896,51 @@ TEST(ConstWeightMatmul, EveryDenseImplementationMatchesReferenceAndRepeats) {
       }
 }
 
-// The table: without AVX-512 the own kernel takes 1-4 rows and oneDNN's
-// inner_product (on the same rows, no second copy) larger batches; with
-// AVX-512, oneDNN's matmul as before. --info shows the plan.
-TEST(ConstWeightMatmul, DenseTableByIsaAndOneCopyWithoutAvx512) {
+// The table: with AVX-512, oneDNN's matmul as before. Without it a dense-only
+// layer holds the own column panels alone (every batch size); a sparse
+// consumer holds the rows too and streams them up to 4 rows; with one copy
+// it keeps the rows alone, oneDNN's inner_product borrowing them past 4
+// rows. --info shows the plan, and the weight memory counts every layout.
+TEST(ConstWeightMatmul, DenseTableByIsaAndLayoutsWithoutAvx512) {
   std::mt19937 rng(test_seed());
   const int64_t k = 64, n = 48;
+  const size_t one_copy = size_t(k * n) * sizeof(float);  // n a multiple of 16: no padding
   const auto w = random_values(rng, k * n);
   ConstMatmulSpec spec;
   spec.k = k;
   spec.n = n;
-  ConstMatmulPolicy policy;
-  policy.mode = ExecMode::kDense;
-  std::unique_ptr<ConstWeightMatmul> mm;
-  ASSERT_TRUE(ConstWeightMatmul::create(spec, w.data(), policy, &mm).is_ok());
+  auto make = [&](ExecMode mode, bool sparse_input, bool single_copy) {
+    ConstMatmulPolicy policy;
+    policy.mode = mode;
+    policy.sparse_input = sparse_input;
+    policy.single_copy = single_copy;
+    std::unique_ptr<ConstWeightMatmul> mm;
+    EXPECT_TRUE(ConstWeightMatmul::create(spec, w.data(), policy, &mm).is_ok());
+    return mm;
+  };
+  auto dense = make(ExecMode::kDense, false, false);
   if (std::string(dispatch_isa()) == "avx512") {
-    EXPECT_EQ(mm->dense_impl(1), DenseImpl::kDnnlMatmul);
-    EXPECT_EQ(mm->dense_plan(), "dnnl_matmul");
+    EXPECT_EQ(dense->dense_impl(1), DenseImpl::kDnnlMatmul);
+    EXPECT_EQ(dense->dense_plan(), "dnnl_matmul");
     return;
   }
-  for (int64_t m : {1, 4}) EXPECT_EQ(mm->dense_impl(m), DenseImpl::kRowsGemv) << m;
-  for (int64_t m : {5, 32, 64}) EXPECT_EQ(mm->dense_impl(m), DenseImpl::kDnnlIp) << m;
-  EXPECT_EQ(mm->dense_plan(), "rows_gemv M<=4, dnnl_ip M>4");
+  for (int64_t m : {1, 4, 5, 32, 64}) EXPECT_EQ(dense->dense_impl(m), DenseImpl::kPanels) << m;
+  EXPECT_EQ(dense->dense_plan(), "panels");
+  EXPECT_EQ(dense->weight_bytes(), one_copy);
+  auto both = make(ExecMode::kAuto, true, false);
+  for (int64_t m : {1, 4}) EXPECT_EQ(both->dense_impl(m), DenseImpl::kRowsGemv) << m;
+  for (int64_t m : {5, 32, 64}) EXPECT_EQ(both->dense_impl(m), DenseImpl::kPanels) << m;
+  EXPECT_EQ(both->dense_plan(), "rows_gemv M<=4, panels M>4");
+  EXPECT_EQ(both->weight_bytes(), 2 * one_copy);
+  auto single = make(ExecMode::kAuto, true, true);
+  for (int64_t m : {1, 4}) EXPECT_EQ(single->dense_impl(m), DenseImpl::kRowsGemv) << m;
+  for (int64_t m : {5, 32, 64}) EXPECT_EQ(single->dense_impl(m), DenseImpl::kDnnlIp) << m;
+  EXPECT_EQ(single->dense_plan(), "rows_gemv M<=4, dnnl_ip M>4");
   // One copy: the row layout, padded to 16 floats a row, which oneDNN borrows.
-  EXPECT_EQ(mm->weight_bytes(), size_t(k * n) * sizeof(float));
+  EXPECT_EQ(single->weight_bytes(), one_copy);
+  auto sparse = make(ExecMode::kSparse, true, false);
+  EXPECT_EQ(sparse->dense_plan(), "");
+  EXPECT_EQ(sparse->weight_bytes(), one_copy);
 }
 
 }  // namespace

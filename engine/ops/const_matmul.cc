@@ -13,13 +13,16 @@ double sparse_crossover_density(int64_t m, int64_t n) {
   // From bench/sparse_matmul_bench (bench/RESULTS.md), one thread, weights
   // beyond L3, independent random active sets per row.
   if (std::strcmp(dispatch_isa(), "avx512") != 0) {
-    // oneDNN 2.6 without AVX-512 has no brgemm: its matmul runs gemm:jit on
-    // plain weights, 1.8-8.9x slower than the gather kernel over every row at
-    // batch 1 (SI_MAX_ISA=avx2 on a Zen 4). Batch 4 on dense rows ties
-    // (0.97-1.02x at 8192x2048, 2048x8192; 4.3x at 4096x1024); batches of 16
-    // and 64 cross between 0.3 and 0.5.
-    if (m <= 1) return 2.0;
-    return m <= 4 ? 0.9 : 0.4;
+    // Without AVX-512 the dense path is the own kernels (dense_impl), measured
+    // against them (bench/sparse_matmul_bench, Zen 3, 1 thread, 4096x1024,
+    // 8192x2048, 2048x8192): at batch 1 the gather kernel over every row ties
+    // with the dense GEMV (0.97-1.03x), so a layer gathers below 0.9 and holds
+    // the rows only where its input may be sparse. Batch 4 crosses at
+    // 0.24-0.32, batch 16 at 0.19-0.23, batch 64 at 0.18-0.19 (linear between
+    // the measured densities 0.1 and 0.3).
+    if (m <= 1) return 0.9;
+    if (m <= 4) return 0.25;
+    return m <= 16 ? 0.2 : 0.18;
   }
   // AVX-512 (Zen 5), oneDNN brgemm on its packed layout. Batch 1: the gather
   // kernel over oneDNN (whose 1-row calls run padded to 4 rows) is 0.87x at
@@ -32,6 +35,10 @@ double sparse_crossover_density(int64_t m, int64_t n) {
   if (m <= 16) return 0.13;
   if (m <= 64) return 0.2;
   return 0.15;
+}
+
+bool dense_uses_own_panels() {
+  return std::strcmp(dispatch_isa(), "avx512") != 0;
 }
 
 namespace {
@@ -53,6 +60,8 @@ const char *dense_impl_name(DenseImpl impl) {
   switch (impl) {
     case DenseImpl::kRowsGemv:
       return "rows_gemv";
+    case DenseImpl::kPanels:
+      return "panels";
     case DenseImpl::kDnnlIp:
       return "dnnl_ip";
     case DenseImpl::kDnnlMatmul:
@@ -77,15 +86,21 @@ Status ConstWeightMatmul::create(const ConstMatmulSpec &spec, const float *w,
       finite && (mode == ExecMode::kSparse ||
                  (mode == ExecMode::kAuto && (policy.sparse_input || gathers_dense_rows)));
   // Without AVX-512 oneDNN 2.6 has no brgemm: it keeps its weights plain and
-  // runs gemm:jit on them, which the own kernel beats at small batches
-  // (bench/dense_matmul_bench --sweep): every mode holds the row layout and
-  // runs its dense path there, so no layer needs a second copy. AVX-512
-  // keeps the choices measured before this table (oneDNN's packed matmul).
-  mm->dense_on_rows_ = std::strcmp(dispatch_isa(), "avx512") != 0;
-  if (mm->sparse_ok_ || mm->dense_on_rows_) SI_RETURN_IF_ERROR(mm->pack_rows(spec, w));
-  const bool borrow = mm->dense_on_rows_ || (mm->sparse_ok_ && policy.single_copy);
+  // runs gemm:jit on them, which the own kernels beat at every batch size
+  // (bench/dense_matmul_bench --sweep): the dense layout is the own column
+  // panels. With one copy a sparse consumer runs its dense path on the rows
+  // instead. AVX-512 keeps the choices measured before this table (oneDNN's
+  // packed matmul).
+  mm->own_dense_ = dense_uses_own_panels();
+  if (spec.bias != nullptr) mm->bias_.assign(spec.bias, spec.bias + spec.n);
+  if (mm->sparse_ok_) SI_RETURN_IF_ERROR(mm->pack_rows(spec, w));
+  const bool borrow = mm->sparse_ok_ && policy.single_copy;
   if (mode != ExecMode::kSparse || !mm->sparse_ok_) {
-    SI_RETURN_IF_ERROR(mm->make_dense(spec, w, borrow));
+    if (mm->own_dense_ && !borrow) {
+      SI_RETURN_IF_ERROR(mm->pack_panels(spec, w));
+    } else {
+      SI_RETURN_IF_ERROR(mm->make_dense(spec, w, borrow));
+    }
   }
   *out = std::move(mm);
   return Status::ok();
@@ -103,7 +118,15 @@ Status ConstWeightMatmul::pack_rows(const ConstMatmulSpec &spec, const float *w)
     return out_of_memory("cannot allocate packed weights [" + std::to_string(spec.k) + "," +
                          std::to_string(spec.n) + "]");
   }
-  if (spec.bias != nullptr) bias_.assign(spec.bias, spec.bias + spec.n);
+  return Status::ok();
+}
+
+Status ConstWeightMatmul::pack_panels(const ConstMatmulSpec &spec, const float *w) {
+  panels_ = std::make_unique<PackedPanels>();
+  if (!panels_->pack(w, spec.k, spec.n, spec.trans_b, spec.alpha)) {
+    return out_of_memory("cannot allocate packed weights [" + std::to_string(spec.k) + "," +
+                         std::to_string(spec.n) + "]");
+  }
   return Status::ok();
 }
 
@@ -123,7 +146,7 @@ Status ConstWeightMatmul::make_dense(const ConstMatmulSpec &spec, const float *w
     // (bench/dense_matmul_bench --sweep, dnnl_ip_plain vs dnnl_matmul: 1.1-1.8x
     // at M=8-64 on a Zen 3 with the weights in DRAM, equal in L3). With
     // brgemm the single-copy layer keeps the matmul it has always run.
-    p.inner_product = dense_on_rows_;
+    p.inner_product = own_dense_;
     dense_ = DnnlPackedMatmul::create_borrowed(p, rows_->data(), rows_->ld(), &error);
     dense_is_plain_ = true;
   } else {
@@ -155,23 +178,29 @@ bool ConstWeightMatmul::sparse_enough(const float *a, int64_t m) const {
 }
 
 DenseImpl ConstWeightMatmul::dense_impl(int64_t m) const {
-  if (!dense_on_rows_) return DenseImpl::kDnnlMatmul;
-  // AVX2 (Zen 3, bench/RESULTS.md): at 1-4 rows the own kernel reads the
-  // weights at 65-105% of the measured bandwidth, 2.2-5.4x oneDNN's gemm:jit;
-  // from 8 rows inner_product on the same rows is within 10% of the own
-  // register tiles, so oneDNN takes them.
-  return m <= kRowsGemvMaxRows ? DenseImpl::kRowsGemv : DenseImpl::kDnnlIp;
+  if (!own_dense_) return DenseImpl::kDnnlMatmul;
+  // AVX2 (Zen 3, bench/RESULTS.md): at 1-4 rows the streamed kernel on the
+  // rows and the panels' several-stream kernel read the weights at close to
+  // the measured bandwidth (the rows ahead at 4), 2.2-5.4x oneDNN's gemm:jit;
+  // from 8 rows the panels' register tiles are 1.1-1.6x oneDNN's
+  // inner_product on the rows, which a single-copy layer keeps.
+  if (m <= kRowsGemvMaxRows && rows_ != nullptr) return DenseImpl::kRowsGemv;
+  return panels_ != nullptr ? DenseImpl::kPanels : DenseImpl::kDnnlIp;
 }
 
 std::string ConstWeightMatmul::dense_plan() const {
-  if (!dense_on_rows_) return dense_impl_name(DenseImpl::kDnnlMatmul);
+  if (panels_ == nullptr && dense_ == nullptr) return "";
+  if (!own_dense_) return dense_impl_name(DenseImpl::kDnnlMatmul);
   const std::string max = std::to_string(kRowsGemvMaxRows);
-  return std::string(dense_impl_name(DenseImpl::kRowsGemv)) + " M<=" + max + ", " +
-         dense_impl_name(DenseImpl::kDnnlIp) + " M>" + max;
+  const DenseImpl small = dense_impl(1), large = dense_impl(kRowsGemvMaxRows + 1);
+  if (small == large) return dense_impl_name(small);
+  return std::string(dense_impl_name(small)) + " M<=" + max + ", " + dense_impl_name(large) +
+         " M>" + max;
 }
 
 size_t ConstWeightMatmul::weight_bytes() const {
-  return (dense_ ? dense_->packed_bytes() : 0) + (rows_ ? rows_->size_bytes() : 0);
+  return (dense_ ? dense_->packed_bytes() : 0) + (rows_ ? rows_->size_bytes() : 0) +
+         (panels_ ? panels_->size_bytes() : 0);
 }
 
 Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active, float *y,
@@ -180,7 +209,7 @@ Status ConstWeightMatmul::run(const float *a, int64_t m, const ActiveSet *active
   if (!sparse_ok_) return run_dense(a, m, y, ctx);
   const PackedRows *rows = rows_.get();
   const bool usable = active != nullptr && active->k == k_ && active->rows == m;
-  if (ctx.mode == ExecMode::kSparse || dense_ == nullptr) {
+  if (ctx.mode == ExecMode::kSparse || (dense_ == nullptr && panels_ == nullptr)) {
     if (usable) return run_sparse(a, m, *active, *rows, y, ctx);
     // Forced sparse without a producer upstream: find the active rows here.
     return run_sparse_scanned(a, m, *rows, y, ctx);
@@ -235,9 +264,11 @@ Status ConstWeightMatmul::run_sparse_scanned(const float *a, int64_t m, const Pa
 Status ConstWeightMatmul::run_dense(const float *a, int64_t m, float *y,
                                     const RunContext &ctx) const {
   const DenseImpl impl = dense_impl(m);
+  const float *bias = bias_.empty() ? nullptr : bias_.data();
   if (impl == DenseImpl::kRowsGemv) {
-    f32_dense_rows_gemm(a, m, k_, *rows_, bias_.empty() ? nullptr : bias_.data(), y, n_,
-                        ctx.threads);
+    f32_dense_rows_gemm(a, m, k_, *rows_, bias, y, n_, ctx.threads);
+  } else if (impl == DenseImpl::kPanels) {
+    f32_dense_panels_gemm(a, m, k_, *panels_, bias, y, n_, ctx.threads);
   } else {
     std::string error;
     if (!dense_->run(a, m, y, &error)) return internal_error(error);
@@ -247,6 +278,9 @@ Status ConstWeightMatmul::run_dense(const float *a, int64_t m, float *y,
     switch (impl) {
       case DenseImpl::kRowsGemv:
         ctx.profile->path = "dense:rows_gemv";
+        break;
+      case DenseImpl::kPanels:
+        ctx.profile->path = "dense:panels";
         break;
       case DenseImpl::kDnnlIp:
         ctx.profile->path = "dense:dnnl_ip";

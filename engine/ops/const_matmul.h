@@ -11,6 +11,7 @@
 #include "engine/active_set.h"
 #include "engine/op.h"
 #include "kernels/dense/dnnl_matmul.h"
+#include "kernels/dense/panel_gemm.h"
 #include "kernels/sparse/sparse_matmul.h"
 
 namespace si {
@@ -27,6 +28,11 @@ struct ConstMatmulSpec {
 // Active fraction below which the sparse path is taken for a batch of m rows
 // and n output columns; above 1 means always (even a dense input).
 double sparse_crossover_density(int64_t m, int64_t n);
+
+// Whether the dense path runs the engine's own kernels on a layout of their
+// own (column panels: no oneDNN brgemm, i.e. no AVX-512) rather than oneDNN.
+// Then a layer that may take both paths holds two layouts unless single_copy.
+bool dense_uses_own_panels();
 
 // Below this many output columns, counting the input's non-zeros (k floats a
 // row) could cost over 3% of the matmul it may replace (k*n weights), so a
@@ -46,7 +52,8 @@ struct ConstMatmulPolicy {
   // Calls of one row are possible (the input's declared shape allows it).
   bool one_row_calls = true;
   // Never two copies of W (SessionOptions::single_weight_copy): a sparse
-  // consumer runs its dense path on the row layout through oneDNN, unpacked.
+  // consumer runs its dense path on the row layout (the own streamed kernel
+  // up to 4 rows, oneDNN beyond), unpacked.
   bool single_copy = false;
 };
 
@@ -55,20 +62,24 @@ struct ConstMatmulPolicy {
 // call's batch size, from a fixed table: still one input, one path.
 enum class DenseImpl {
   kRowsGemv,    // the engine's kernel over the row layout (f32_dense_rows_gemm)
+  kPanels,      // the engine's GEMM over its column panels (f32_dense_panels_gemm)
   kDnnlIp,      // oneDNN inner_product reading the row layout
   kDnnlMatmul,  // oneDNN matmul on its own packed layout (or on the rows, single copy)
 };
-const char *dense_impl_name(DenseImpl impl);  // "rows_gemv", "dnnl_ip", "dnnl_matmul"
+// "rows_gemv", "panels", "dnnl_ip", "dnnl_matmul"
+const char *dense_impl_name(DenseImpl impl);
 
 class ConstWeightMatmul {
  public:
-  // With oneDNN brgemm (AVX-512): kDense never stores the row layout; kSparse
-  // never stores the oneDNN one. In kAuto a consumer of a marked input holds
-  // both (unless single_copy), and so does one whose batch-1 calls gather
-  // even dense rows (sparse_crossover_density(1, n) > 1). Without brgemm every
-  // mode holds the row layout alone: the dense path runs on it too. Each
-  // call then picks its path from its own input only, so one input always
-  // gives the same bytes.
+  // The row layout is held where the sparse path may run: kSparse, and in
+  // kAuto a consumer of a marked input or one whose batch-1 calls gather even
+  // dense rows (sparse_crossover_density(1, n) > 1). kSparse holds no dense
+  // layout. Otherwise, with oneDNN brgemm (AVX-512), oneDNN's packed matmul;
+  // without it the own column panels. A layer that may take both paths holds
+  // both layouts, unless single_copy: then its dense path runs on the rows
+  // (rows_gemv up to 4 rows, oneDNN's inner_product or matmul borrowing them
+  // beyond). Each call picks its path from its own input only, so one input
+  // always gives the same bytes.
   static Status create(const ConstMatmulSpec &spec, const float *w, const ConstMatmulPolicy &policy,
                        std::unique_ptr<ConstWeightMatmul> *out);
 
@@ -82,11 +93,12 @@ class ConstWeightMatmul {
   // The dense implementation a call of m rows takes.
   DenseImpl dense_impl(int64_t m) const;
   // Which dense implementation serves which batch sizes, e.g.
-  // "rows_gemv M<=4, dnnl_ip M>4" (for --info).
+  // "rows_gemv M<=4, panels M>4" (for --info); empty without a dense path.
   std::string dense_plan() const;
 
  private:
   Status pack_rows(const ConstMatmulSpec &spec, const float *w);
+  Status pack_panels(const ConstMatmulSpec &spec, const float *w);
   Status make_dense(const ConstMatmulSpec &spec, const float *w, bool borrow_rows);
   // This consumer's crossover density for a batch of m rows.
   double crossover(int64_t m) const;
@@ -103,13 +115,15 @@ class ConstWeightMatmul {
   int64_t k_ = 0, n_ = 0;
   bool relu_ = false;
   bool dense_is_plain_ = false;  // dense_ borrows rows_
-  // Without brgemm the dense path runs on rows_: the own kernel for small
-  // batches, oneDNN's inner_product (dense_, borrowing rows_) for larger ones.
-  bool dense_on_rows_ = false;
+  // Without brgemm the dense path runs the own kernels: on panels_, or with
+  // one copy on rows_ (oneDNN's inner_product, dense_ borrowing rows_, for
+  // batches past the streamed kernel).
+  bool own_dense_ = false;
   bool sparse_ok_ = false;  // the sparse path may run on rows_
   std::unique_ptr<DnnlPackedMatmul> dense_;
-  std::unique_ptr<PackedRows> rows_;  // the row layout, or nullptr
-  std::vector<float> bias_;           // for the kernels on rows_ (oneDNN keeps its own)
+  std::unique_ptr<PackedRows> rows_;      // the row layout, or nullptr
+  std::unique_ptr<PackedPanels> panels_;  // the own dense layout, or nullptr
+  std::vector<float> bias_;               // for the own kernels (oneDNN keeps its own)
 };
 
 }  // namespace si

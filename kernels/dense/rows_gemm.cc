@@ -3,17 +3,15 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "kernels/dense/column_split.h"
 
 namespace si {
 
 namespace {
-
-// Below this many weight bytes per thread a second thread costs more in
-// wake-up and barrier than it saves (as in the sparse kernels).
-constexpr int64_t kBytesPerThread = int64_t{256} << 10;
 
 // Streamed batches: the outputs one pass over the weight rows updates (mr
 // rows of a column range) stay within 64 KiB of L2 while four rows stream.
@@ -31,19 +29,6 @@ constexpr int64_t kGemvOutputFloats = 16384;
 // each other (3x slower at 8192x2048, M=32).
 constexpr int64_t kTileK = 256;
 constexpr int64_t kPanelsPerGroup = 128;
-
-int useful_threads(int threads, int64_t bytes) {
-  return int(std::max<int64_t>(1, std::min<int64_t>(threads, bytes / kBytesPerThread)));
-}
-
-void fill_bias(const float *bias, int64_t n0, int64_t n1, float *yr) {
-  const size_t bytes = static_cast<size_t>(n1 - n0) * sizeof(float);
-  if (bias != nullptr) {
-    std::memcpy(yr + n0, bias + n0, bytes);
-  } else {
-    std::memset(yr + n0, 0, bytes);
-  }
-}
 
 // Columns [n0, n1) of every row, streaming the weight rows.
 void gemv_cols(const DenseRowsKernels &kern, const float *x, int64_t m, int64_t ldx,
@@ -105,10 +90,13 @@ void tile_panels(const DenseRowsKernels &kern, const float *x, int64_t m, int64_
 
 const DenseRowsKernels &dense_rows_kernels() {
   static const DenseRowsKernels table = [] {
-    DenseRowsKernels k{f32_rows_gemv__scalar, f32_rows_tile__scalar, "scalar"};
+    DenseRowsKernels k{f32_rows_gemv__scalar, f32_rows_tile__scalar, f32_panels_gemv__scalar,
+                       "scalar"};
     const CpuFeatures &cpu = dispatch_features();
-    if (cpu.avx2 && cpu.fma) k = {f32_rows_gemv__avx2, f32_rows_tile__avx2, "avx2"};
-    if (cpu.avx512f) k = {f32_rows_gemv__avx512, f32_rows_tile__avx512, "avx512"};
+    if (cpu.avx2 && cpu.fma)
+      k = {f32_rows_gemv__avx2, f32_rows_tile__avx2, f32_panels_gemv__avx2, "avx2"};
+    if (cpu.avx512f)
+      k = {f32_rows_gemv__avx512, f32_rows_tile__avx512, f32_panels_gemv__avx512, "avx512"};
     return k;
   }();
   return table;
@@ -116,24 +104,12 @@ const DenseRowsKernels &dense_rows_kernels() {
 
 namespace {
 
-// Columns split across threads in whole 16-column panels, each thread's range
-// given to `body(p0, p1, n0, n1)` after its outputs are set to the bias.
+// Columns split across threads in whole 16-column panels.
 template <typename Body>
 void split_panels(const PackedRows &w, int64_t m, const float *bias, float *y, int64_t ldy,
                   int threads, Body &&body) {
-  const int64_t k = w.rows(), n = w.cols();
-  if (m == 0 || n == 0) return;
-  threads = useful_threads(threads, k * n * int64_t(sizeof(float)));
-  const int64_t panels = (n + kRowsTileN - 1) / kRowsTileN;
-  const int64_t per_thread = (panels + threads - 1) / threads;
-  const int64_t chunks = (panels + per_thread - 1) / per_thread;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t p0 = c * per_thread, p1 = std::min(panels, p0 + per_thread);
-    const int64_t n0 = p0 * kRowsTileN, n1 = std::min(n, p1 * kRowsTileN);
-    for (int64_t r = 0; r < m; ++r) fill_bias(bias, n0, n1, y + r * ldy);
-    if (k > 0) body(p0, p1, n0, n1);
-  }
+  dense_detail::split_panels(m, w.rows(), w.cols(), kRowsTileN, bias, y, ldy, threads,
+                             std::forward<Body>(body));
 }
 
 }  // namespace

@@ -35,6 +35,14 @@ constexpr int kRowsTileN = 16;
 using RowsTileFn = void (*)(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
                             int64_t ldw, float *y, int64_t ldy);
 
+// Small batches over column panels (kernels/dense/panel_gemm.h): for each
+// of np panels q (16 columns, kc rows of 16 floats, panel q at
+// w + q * panel_stride), y[r * ldy + 16 q + c] += sum over j < kc of
+// x[r * ldx + j] * w[q * panel_stride + j * 16 + c], r < mr (1..4), terms
+// in ascending j. Several panels run at once, so their weight streams do.
+using PanelsGemvFn = void (*)(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
+                              int64_t panel_stride, int64_t np, float *y, int64_t ldy);
+
 void f32_rows_gemv__scalar(const float *x, int64_t ldx, int64_t mr, int64_t k, const float *w,
                            int64_t ldw, int64_t n0, int64_t n1, float *y, int64_t ldy);
 void f32_rows_gemv__avx2(const float *x, int64_t ldx, int64_t mr, int64_t k, const float *w,
@@ -49,9 +57,17 @@ void f32_rows_tile__avx2(const float *x, int64_t ldx, int mr, int64_t kc, const 
 void f32_rows_tile__avx512(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
                            int64_t ldw, float *y, int64_t ldy);
 
+void f32_panels_gemv__scalar(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
+                             int64_t panel_stride, int64_t np, float *y, int64_t ldy);
+void f32_panels_gemv__avx2(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
+                           int64_t panel_stride, int64_t np, float *y, int64_t ldy);
+void f32_panels_gemv__avx512(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
+                             int64_t panel_stride, int64_t np, float *y, int64_t ldy);
+
 struct DenseRowsKernels {
   RowsGemvFn gemv;
   RowsTileFn tile;
+  PanelsGemvFn panels_gemv;
   const char *isa;  // "avx512", "avx2" or "scalar"
 };
 

@@ -169,6 +169,58 @@ __attribute__((target("avx2,fma"))) void tile_avx2(const float *x, int64_t ldx, 
   }
 }
 
+// MR rows x NP panels held in registers across the kc steps: NP weight
+// streams at once (one stream alone leaves the prefetchers short of lines in
+// flight), each 16-float row of a panel applied to MR broadcasts.
+template <int MR, int NP>
+__attribute__((target("avx2,fma"))) void panels_gemv_avx2(const float *x, int64_t ldx, int64_t kc,
+                                                          const float *w, int64_t panel_stride,
+                                                          float *y, int64_t ldy) {
+  __m256 c[MR][NP][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q) {
+      c[r][q][0] = _mm256_loadu_ps(y + r * ldy + q * 16);
+      c[r][q][1] = _mm256_loadu_ps(y + r * ldy + q * 16 + 8);
+    }
+  for (int64_t j = 0; j < kc; ++j) {
+    __m256 a[MR];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) a[r] = _mm256_broadcast_ss(x + r * ldx + j);
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q) {
+      const __m256 b0 = _mm256_loadu_ps(w + q * panel_stride + j * 16);
+      const __m256 b1 = _mm256_loadu_ps(w + q * panel_stride + j * 16 + 8);
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; ++r) {
+        c[r][q][0] = _mm256_fmadd_ps(a[r], b0, c[r][q][0]);
+        c[r][q][1] = _mm256_fmadd_ps(a[r], b1, c[r][q][1]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q) {
+      _mm256_storeu_ps(y + r * ldy + q * 16, c[r][q][0]);
+      _mm256_storeu_ps(y + r * ldy + q * 16 + 8, c[r][q][1]);
+    }
+}
+
+// np panels, NP at a time, the rest one by one.
+template <int MR, int NP>
+__attribute__((target("avx2,fma"))) void panels_gemv_rows_avx2(const float *x, int64_t ldx,
+                                                               int64_t kc, const float *w,
+                                                               int64_t panel_stride, int64_t np,
+                                                               float *y, int64_t ldy) {
+  int64_t q = 0;
+  for (; q + NP <= np; q += NP)
+    panels_gemv_avx2<MR, NP>(x, ldx, kc, w + q * panel_stride, panel_stride, y + q * 16, ldy);
+  for (; q < np; ++q)
+    panels_gemv_avx2<MR, 1>(x, ldx, kc, w + q * panel_stride, panel_stride, y + q * 16, ldy);
+}
+
 template <int MR>
 __attribute__((target("avx512f"))) void tile_avx512(const float *x, int64_t ldx, int64_t kc,
                                                     const float *w, int64_t ldw, float *y,
@@ -234,6 +286,37 @@ void f32_rows_tile__avx2(const float *x, int64_t ldx, int mr, int64_t kc, const 
       return tile_avx2<5>(x, ldx, kc, w, ldw, y, ldy);
     case 6:
       return tile_avx2<6>(x, ldx, kc, w, ldw, y, ldy);
+    default:
+      assert(false && "row count out of range");
+  }
+}
+
+void f32_panels_gemv__scalar(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
+                             int64_t panel_stride, int64_t np, float *y, int64_t ldy) {
+  for (int64_t q = 0; q < np; ++q)
+    f32_rows_tile__scalar(x, ldx, mr, kc, w + q * panel_stride, kRowsTileN, y + q * kRowsTileN,
+                          ldy);
+}
+
+void f32_panels_gemv__avx512(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
+                             int64_t panel_stride, int64_t np, float *y, int64_t ldy) {
+  for (int64_t q = 0; q < np; ++q)
+    f32_rows_tile__avx512(x, ldx, mr, kc, w + q * panel_stride, kRowsTileN, y + q * kRowsTileN,
+                          ldy);
+}
+
+// Register budget (16 ymm): MR * NP * 2 accumulators plus MR broadcasts.
+void f32_panels_gemv__avx2(const float *x, int64_t ldx, int mr, int64_t kc, const float *w,
+                           int64_t panel_stride, int64_t np, float *y, int64_t ldy) {
+  switch (mr) {
+    case 1:
+      return panels_gemv_rows_avx2<1, 4>(x, ldx, kc, w, panel_stride, np, y, ldy);
+    case 2:
+      return panels_gemv_rows_avx2<2, 3>(x, ldx, kc, w, panel_stride, np, y, ldy);
+    case 3:
+      return panels_gemv_rows_avx2<3, 2>(x, ldx, kc, w, panel_stride, np, y, ldy);
+    case 4:
+      return panels_gemv_rows_avx2<4, 1>(x, ldx, kc, w, panel_stride, np, y, ldy);
     default:
       assert(false && "row count out of range");
   }
