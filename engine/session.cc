@@ -183,7 +183,7 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
     const Node &node = g.nodes[step.node];
     step.emit_active_set = node.attr_int(kEmitActiveSetAttr, 0) != 0;
     const OpRegistration *reg = find_op(node.domain, node.op_type, node.opset);
-    step.consumer = reg != nullptr && reg->role == SparseRole::kConsumer;
+    step.consumer = reg != nullptr && reg->zeros.kind == ZeroKind::kConsumer;
     s->steps_.push_back(std::move(step));
   }
   s->free_packed_constants();

@@ -95,11 +95,11 @@ TEST(OpsActivation, ReluEdgeValues) {
   EXPECT_EQ(y[5], 2.5f);
 }
 
-TEST(OpsActivation, SparseRoles) {
-  EXPECT_EQ(find_op("", "Relu", 14)->role, SparseRole::kProducer);
-  EXPECT_EQ(find_op("", "Clip", 13)->role, SparseRole::kProducer);
-  EXPECT_EQ(find_op("", "ThresholdedRelu", 10)->role, SparseRole::kProducer);
-  EXPECT_EQ(find_op("", "Sigmoid", 13)->role, SparseRole::kNone);
+TEST(OpsActivation, ZeroRules) {
+  EXPECT_EQ(find_op("", "Relu", 14)->zeros.kind, ZeroKind::kProducer);
+  EXPECT_EQ(find_op("", "Clip", 13)->zeros.kind, ZeroKind::kProducer);
+  EXPECT_EQ(find_op("", "ThresholdedRelu", 10)->zeros.kind, ZeroKind::kProducer);
+  EXPECT_EQ(find_op("", "Sigmoid", 13)->zeros.kind, ZeroKind::kNone);
   EXPECT_EQ(find_op("", "ThresholdedRelu", 9), nullptr);  // ai.onnx only from opset 10
 }
 

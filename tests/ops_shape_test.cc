@@ -136,10 +136,10 @@ TEST(OpsIdentity, Aliases) {
   std::vector<Tensor> out;
   ASSERT_TRUE(run("Identity", 16, {x}, &out).is_ok());
   expect_view(x, out[0], {2, 2});
-  EXPECT_EQ(find_op("", "Identity", 13)->role, SparseRole::kZeroPreserving);
-  EXPECT_EQ(find_op("", "Reshape", 14)->role, SparseRole::kZeroPreserving);
-  EXPECT_EQ(find_op("", "Flatten", 13)->role, SparseRole::kZeroPreserving);
-  EXPECT_EQ(find_op("", "Dropout", 13)->role, SparseRole::kZeroPreserving);
+  EXPECT_EQ(find_op("", "Identity", 13)->zeros.kind, ZeroKind::kView);
+  EXPECT_EQ(find_op("", "Reshape", 14)->zeros.kind, ZeroKind::kView);
+  EXPECT_EQ(find_op("", "Flatten", 13)->zeros.kind, ZeroKind::kView);
+  EXPECT_EQ(find_op("", "Dropout", 13)->zeros.kind, ZeroKind::kView);
 }
 
 TEST(OpsDropout, InferenceIsIdentityWithTrueMask) {

@@ -207,7 +207,7 @@ TEST(OpsTranspose, OrderKeepingPermIsAView) {
   ASSERT_TRUE(run("Transpose", 13, {x}, &out, {{"perm", attr_ints({2, 1, 0, 3})}}).is_ok());
   EXPECT_EQ(out[0].shape(), Shape({1, 4, 1, 3}));
   EXPECT_EQ(out[0].raw(), x.raw());
-  EXPECT_EQ(find_op("", "Transpose", 13)->role, SparseRole::kNone);
+  EXPECT_EQ(find_op("", "Transpose", 13)->zeros.kind, ZeroKind::kZerosIfAllInputsZero);
 }
 
 TEST(OpsTranspose, BadPermutations) {

@@ -1,5 +1,5 @@
 // Prints docs/operators.md from the op registry: every registered op with its
-// domain, opset range, element types and sparse role.
+// domain, opset range, element types and zero rule.
 //
 // Element types are measured, not declared: each op runs once per dtype on a
 // small input through a real Session, and the dtypes that run are listed. A
@@ -196,18 +196,13 @@ Status run_probe(const OpRegistration &reg, Probe spec) {
   return run_single_node(spec, options, &outputs);
 }
 
-const char *role_name(SparseRole role) {
-  switch (role) {
-    case SparseRole::kProducer:
-      return "producer";
-    case SparseRole::kConsumer:
-      return "consumer";
-    case SparseRole::kZeroPreserving:
-      return "zero-preserving";
-    case SparseRole::kNone:
-      break;
-  }
-  return "none";
+// The rule as one cell: its name, the condition of a predicate, and which
+// inputs count where only some carry data.
+std::string zero_rule_cell(const ZeroRule &rule) {
+  std::string cell = zero_kind_name(rule.kind);
+  if (rule.condition != nullptr) cell += std::string(" ") + rule.condition;
+  if (rule.kind != ZeroKind::kView && rule.data_inputs == 1) cell += ", data: input 0";
+  return cell;
 }
 
 Status generate(std::string *page) {
@@ -230,13 +225,22 @@ Status generate(std::string *page) {
       << "  type on a small input through a real session (index and shape inputs stay int64;\n"
       << "  the probes are in `tools/gen_operator_docs.cc`). Where an op has several paths\n"
       << "  (constant weights on oneDNN, runtime weights on the reference), one path is probed.\n"
-      << "- **Sparse role**: *producer* writes exact zeros and can attach active-row indices;\n"
-      << "  *consumer* is a matmul that skips zero rows of its input; *zero-preserving* passes\n"
-      << "  its input's zeros through (views, max pooling); *none* otherwise.\n"
+      << "- **Zero rule**: what the op does to exact zeros, as `mark_sparsity` reads it from the\n"
+      << "  registry. *producer*: its output is exactly zero for a whole range of inputs (a\n"
+      << "  condition follows when attributes or constant inputs decide it); *consumer*: a matmul\n"
+      << "  that skips the zero rows of its input (when the weight is a constant 2-D float32\n"
+      << "  matrix); *view*: aliases its data input keeping the last axis, so active-row indices\n"
+      << "  ride through; *zero-preserving (all inputs)*: the output is zero where every data\n"
+      << "  input is, so it carries zeros when all of them do (Add; one-input element moves);\n"
+      << "  *zero-preserving (any input)*: the output keeps the zeros of each data input, so it\n"
+      << "  carries zeros when any does (Mul's zero factor, Concat's parts); *data: input 0*: "
+         "only\n"
+      << "  input 0 counts, any others are shapes, axes or indices; *none*: zeros are not tracked\n"
+      << "  through it.\n"
       << "- Domain `com.sparse_infer` holds the ops graph passes create (`engine/passes/`); "
          "models\n"
       << "  do not name them.\n\n"
-      << "| Op | Domain | Opsets | Dtypes | Sparse role |\n"
+      << "| Op | Domain | Opsets | Dtypes | Zero rule |\n"
       << "|---|---|---|---|---|\n";
   for (const OpRegistration *r : rows) {
     const auto it = recipes().find(r->op_type);
@@ -263,7 +267,7 @@ Status generate(std::string *page) {
             ? std::to_string(r->since_opset)
             : std::to_string(r->since_opset) + "-" + std::to_string(r->until_opset);
     out << "| " << r->op_type << " | " << (*r->domain ? r->domain : "ai.onnx") << " | " << opsets
-        << " | " << dtypes << " | " << role_name(r->role) << " |\n";
+        << " | " << dtypes << " | " << zero_rule_cell(r->zeros) << " |\n";
   }
   *page = out.str();
   return Status::ok();

@@ -1,5 +1,6 @@
 #include "engine/ops/registry.h"
 
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -10,118 +11,233 @@
 namespace si {
 
 namespace {
+
 constexpr int kMaxOpset = 17;
+
+// Rule constructors, so each table row reads as its rule.
+ZeroRule none() {
+  return {};
+}
+ZeroRule producer(ZeroPredicate when = nullptr, const char *condition = nullptr) {
+  return {ZeroKind::kProducer, when, condition, 0};
+}
+ZeroRule consumer(ZeroPredicate output_zeros = nullptr, const char *condition = nullptr) {
+  return {ZeroKind::kConsumer, output_zeros, condition, 0};
+}
+ZeroRule view() {
+  return {ZeroKind::kView, nullptr, nullptr, 1};
+}
+ZeroRule zeros_if_all(int data_inputs) {
+  return {ZeroKind::kZerosIfAllInputsZero, nullptr, nullptr, data_inputs};
+}
+ZeroRule zeros_if_any(int data_inputs) {
+  return {ZeroKind::kZerosIfAnyInputZero, nullptr, nullptr, data_inputs};
+}
+
+// The value of input `slot` if it is a one-element float32 constant.
+bool scalar_input(const Graph &g, const Node &n, size_t slot, float *out) {
+  if (slot >= n.inputs.size() || n.inputs[slot] < 0) return false;
+  const Tensor *t = g.constant(n.inputs[slot]);
+  if (t == nullptr || t->dtype() != DType::kFloat32 || t->numel() != 1 ||
+      t->data<float>() == nullptr)
+    return false;
+  *out = t->data<float>()[0];
+  return true;
+}
+
+// Producer predicates. A producer maps a whole range of inputs to exactly 0;
+// an op that is zero only at isolated points (Elu, Selu, Sign at 0), or only
+// where float32 rounding underflows (Gelu below about -5.5), is not one. Each condition follows the
+// ONNX spec of the op.
+
+// Clip = min(max(x, lo), hi): every x <= 0 becomes 0 when lo is 0 (ReLU6);
+// any other lower bound leaves no zeros by construction. The bound is the
+// "min" attribute before opset 11 (default: lowest float), then input 1,
+// which must be a constant to be known at load (absent: no lower bound).
+bool clip_min_zero(const Graph &g, const Node &n) {
+  float lo = 0.f;
+  if (n.opset < 11) return n.attr_float("min", std::numeric_limits<float>::lowest()) == 0.f;
+  return scalar_input(g, n, 1, &lo) && lo == 0.f;
+}
+
+// Max(x, 0) is how some exporters write a ReLU: 0 for every x <= 0. Max(x, c)
+// for c != 0 has no zeros by construction.
+bool max_with_zero(const Graph &g, const Node &n) {
+  float v = 1.f;
+  return n.inputs.size() == 2 &&
+         ((scalar_input(g, n, 0, &v) && v == 0.f) || (scalar_input(g, n, 1, &v) && v == 0.f));
+}
+
+// LeakyRelu = x < 0 ? alpha * x : x: with alpha 0 it is a ReLU; any other
+// alpha (the default is 0.01) leaves negative inputs non-zero.
+bool leaky_relu_is_relu(const Graph &, const Node &n) {
+  return n.attr_float("alpha", 0.01f) == 0.f;
+}
+
+// HardSigmoid = max(0, min(1, alpha * x + beta)) is 0 on the half-line
+// alpha * x + beta <= 0 for any alpha != 0 (x <= -2.5 with the defaults 0.2,
+// 0.5); with alpha 0 it is the constant clamp(beta, 0, 1), zero iff beta <= 0.
+bool hard_sigmoid_zeros(const Graph &, const Node &n) {
+  return n.attr_float("alpha", 0.2f) != 0.f || n.attr_float("beta", 0.5f) <= 0.f;
+}
+// HardSwish = x * HardSigmoid(x) with alpha 1/6, beta 0.5 fixed by the spec:
+// 0 (or -0, equally skipped) for every x <= -3, so an unconditional producer.
+
+// The fused ops carry the activation they absorbed as an attribute
+// (engine/passes/fuse_matmul.cc, fuse_conv.cc): the same conditions apply.
+bool fused_gemm_relu(const Graph &, const Node &n) {
+  return n.attr_string("activation", "") == "Relu";
+}
+bool fused_conv_zeros(const Graph &, const Node &n) {
+  const std::string act = n.attr_string("activation", "");
+  return act == "Relu" || (act == "Clip" && n.attr_float("clip_min", 0.f) == 0.f);
+}
+
 }  // namespace
+
+const char *zero_kind_name(ZeroKind kind) {
+  switch (kind) {
+    case ZeroKind::kProducer:
+      return "producer";
+    case ZeroKind::kConsumer:
+      return "consumer";
+    case ZeroKind::kView:
+      return "view";
+    case ZeroKind::kZerosIfAllInputsZero:
+      return "zero-preserving (all inputs)";
+    case ZeroKind::kZerosIfAnyInputZero:
+      return "zero-preserving (any input)";
+    case ZeroKind::kNone:
+      break;
+  }
+  return "none";
+}
 
 const std::vector<OpRegistration> &op_table() {
   static const std::vector<OpRegistration> table = {
-      // {domain, op_type, since, until, factory, sparse role}
-      {"", "Add", 1, kMaxOpset, create_add, SparseRole::kNone},
-      {"", "Sub", 1, kMaxOpset, create_sub, SparseRole::kNone},
-      {"", "Mul", 1, kMaxOpset, create_mul, SparseRole::kNone},
-      {"", "Div", 1, kMaxOpset, create_div, SparseRole::kNone},
-      {"", "Abs", 1, kMaxOpset, create_abs, SparseRole::kNone},
-      {"", "Neg", 1, kMaxOpset, create_neg, SparseRole::kNone},
-      {"", "Sign", 9, kMaxOpset, create_sign, SparseRole::kNone},
-      {"", "Floor", 1, kMaxOpset, create_floor, SparseRole::kNone},
-      {"", "Ceil", 1, kMaxOpset, create_ceil, SparseRole::kNone},
-      {"", "Round", 11, kMaxOpset, create_round, SparseRole::kNone},
-      {"", "Sqrt", 1, kMaxOpset, create_sqrt, SparseRole::kNone},
-      {"", "Reciprocal", 1, kMaxOpset, create_reciprocal, SparseRole::kNone},
-      {"", "Exp", 1, kMaxOpset, create_exp, SparseRole::kNone},
-      {"", "Log", 1, kMaxOpset, create_log, SparseRole::kNone},
-      {"", "Erf", 9, kMaxOpset, create_erf, SparseRole::kNone},
-      {"", "Sin", 7, kMaxOpset, create_sin, SparseRole::kNone},
-      {"", "Cos", 7, kMaxOpset, create_cos, SparseRole::kNone},
-      {"", "Tan", 7, kMaxOpset, create_tan, SparseRole::kNone},
-      {"", "Asin", 7, kMaxOpset, create_asin, SparseRole::kNone},
-      {"", "Acos", 7, kMaxOpset, create_acos, SparseRole::kNone},
-      {"", "Atan", 7, kMaxOpset, create_atan, SparseRole::kNone},
-      {"", "Sinh", 9, kMaxOpset, create_sinh, SparseRole::kNone},
-      {"", "Cosh", 9, kMaxOpset, create_cosh, SparseRole::kNone},
-      {"", "Asinh", 9, kMaxOpset, create_asinh, SparseRole::kNone},
-      {"", "Acosh", 9, kMaxOpset, create_acosh, SparseRole::kNone},
-      {"", "Atanh", 9, kMaxOpset, create_atanh, SparseRole::kNone},
-      {"", "Softplus", 1, kMaxOpset, create_softplus, SparseRole::kNone},
-      {"", "Softsign", 1, kMaxOpset, create_softsign, SparseRole::kNone},
-      {"", "HardSigmoid", 1, kMaxOpset, create_hard_sigmoid, SparseRole::kNone},
-      {"", "HardSwish", 14, kMaxOpset, create_hard_swish, SparseRole::kNone},
-      {"", "Elu", 1, kMaxOpset, create_elu, SparseRole::kNone},
-      {"", "Selu", 1, kMaxOpset, create_selu, SparseRole::kNone},
-      {"", "PRelu", 1, kMaxOpset, create_prelu, SparseRole::kNone},
-      {"", "Pow", 1, kMaxOpset, create_pow, SparseRole::kNone},
-      {"", "Max", 1, kMaxOpset, create_max, SparseRole::kNone},
-      {"", "Min", 1, kMaxOpset, create_min, SparseRole::kNone},
-      {"", "Sum", 1, kMaxOpset, create_sum, SparseRole::kNone},
-      {"", "Mean", 1, kMaxOpset, create_mean, SparseRole::kNone},
-      {"", "Equal", 1, kMaxOpset, create_equal, SparseRole::kNone},
-      {"", "Less", 1, kMaxOpset, create_less, SparseRole::kNone},
-      {"", "Greater", 1, kMaxOpset, create_greater, SparseRole::kNone},
-      {"", "LessOrEqual", 12, kMaxOpset, create_less_or_equal, SparseRole::kNone},
-      {"", "GreaterOrEqual", 12, kMaxOpset, create_greater_or_equal, SparseRole::kNone},
-      {"", "And", 1, kMaxOpset, create_and, SparseRole::kNone},
-      {"", "Or", 1, kMaxOpset, create_or, SparseRole::kNone},
-      {"", "Xor", 1, kMaxOpset, create_xor, SparseRole::kNone},
-      {"", "Not", 1, kMaxOpset, create_not, SparseRole::kNone},
-      {"", "Where", 9, kMaxOpset, create_where, SparseRole::kNone},
-      {"", "Cast", 1, kMaxOpset, create_cast, SparseRole::kNone},
-      {"", "ReduceSum", 1, kMaxOpset, create_reduce_sum, SparseRole::kNone},
-      {"", "ReduceMean", 1, kMaxOpset, create_reduce_mean, SparseRole::kNone},
-      {"", "ReduceMax", 1, kMaxOpset, create_reduce_max, SparseRole::kNone},
-      {"", "ReduceMin", 1, kMaxOpset, create_reduce_min, SparseRole::kNone},
-      {"", "ReduceProd", 1, kMaxOpset, create_reduce_prod, SparseRole::kNone},
-      {"", "ReduceL1", 1, kMaxOpset, create_reduce_l1, SparseRole::kNone},
-      {"", "ReduceL2", 1, kMaxOpset, create_reduce_l2, SparseRole::kNone},
-      {"", "ReduceLogSum", 1, kMaxOpset, create_reduce_log_sum, SparseRole::kNone},
-      {"", "ReduceLogSumExp", 1, kMaxOpset, create_reduce_log_sum_exp, SparseRole::kNone},
-      {"", "ReduceSumSquare", 1, kMaxOpset, create_reduce_sum_square, SparseRole::kNone},
-      {"", "ArgMax", 1, kMaxOpset, create_arg_max, SparseRole::kNone},
-      {"", "ArgMin", 1, kMaxOpset, create_arg_min, SparseRole::kNone},
-      {"", "MatMul", 1, kMaxOpset, create_matmul, SparseRole::kConsumer},
-      {"", "Gemm", 1, kMaxOpset, create_gemm, SparseRole::kConsumer},
-      {kEngineDomain, "FusedGemm", 1, 1, create_fused_gemm, SparseRole::kConsumer},
-      {"", "Relu", 1, kMaxOpset, create_relu, SparseRole::kProducer},
-      {"", "LeakyRelu", 1, kMaxOpset, create_leaky_relu, SparseRole::kNone},
-      {"", "ThresholdedRelu", 10, kMaxOpset, create_thresholded_relu, SparseRole::kProducer},
-      // Sparse by construction when min is 0 (ReLU6); other bounds just give a dense active set.
-      {"", "Clip", 1, kMaxOpset, create_clip, SparseRole::kProducer},
-      {"", "Sigmoid", 1, kMaxOpset, create_sigmoid, SparseRole::kNone},
-      {"", "Tanh", 1, kMaxOpset, create_tanh, SparseRole::kNone},
-      {"", "Softmax", 1, kMaxOpset, create_softmax, SparseRole::kNone},
-      {"", "LogSoftmax", 1, kMaxOpset, create_log_softmax, SparseRole::kNone},
-      {"", "Conv", 1, kMaxOpset, create_conv, SparseRole::kNone},
-      {"", "ConvTranspose", 1, kMaxOpset, create_conv_transpose, SparseRole::kNone},
-      // A producer when its activation is Relu or Clip (mark_sparsity reads the attribute).
-      {kEngineDomain, "FusedConv", 1, 1, create_fused_conv, SparseRole::kNone},
-      // Zeros stay zeros through a max (see pool.cc on active sets).
-      {"", "MaxPool", 1, kMaxOpset, create_max_pool, SparseRole::kZeroPreserving},
-      {"", "AveragePool", 1, kMaxOpset, create_average_pool, SparseRole::kNone},
-      {"", "GlobalAveragePool", 1, kMaxOpset, create_global_average_pool, SparseRole::kNone},
-      {"", "GlobalMaxPool", 1, kMaxOpset, create_global_max_pool, SparseRole::kNone},
-      {"", "BatchNormalization", 1, kMaxOpset, create_batch_normalization, SparseRole::kNone},
-      {"", "LayerNormalization", 17, kMaxOpset, create_layer_normalization, SparseRole::kNone},
-      {kEngineDomain, "Gelu", 1, 1, create_gelu, SparseRole::kNone},
-      {"", "Flatten", 1, kMaxOpset, create_flatten, SparseRole::kZeroPreserving},
-      {"", "Reshape", 1, kMaxOpset, create_reshape, SparseRole::kZeroPreserving},
-      {"", "Identity", 1, kMaxOpset, create_identity, SparseRole::kZeroPreserving},
-      {"", "Dropout", 1, kMaxOpset, create_dropout, SparseRole::kZeroPreserving},
-      {"", "Shape", 1, kMaxOpset, create_shape, SparseRole::kNone},
-      {"", "Gather", 1, kMaxOpset, create_gather, SparseRole::kNone},
-      {"", "Unsqueeze", 1, kMaxOpset, create_unsqueeze, SparseRole::kNone},
-      {"", "Squeeze", 1, kMaxOpset, create_squeeze, SparseRole::kNone},
-      {"", "Concat", 1, kMaxOpset, create_concat, SparseRole::kNone},
-      {"", "Size", 1, kMaxOpset, create_size, SparseRole::kNone},
-      {"", "ConstantOfShape", 9, kMaxOpset, create_constant_of_shape, SparseRole::kNone},
-      {"", "Range", 11, kMaxOpset, create_range, SparseRole::kNone},
-      {"", "Transpose", 1, kMaxOpset, create_transpose, SparseRole::kNone},
-      {"", "Slice", 1, kMaxOpset, create_slice, SparseRole::kNone},
-      {"", "Split", 1, kMaxOpset, create_split, SparseRole::kNone},
-      {"", "Expand", 8, kMaxOpset, create_expand, SparseRole::kNone},
-      {"", "Tile", 6, kMaxOpset, create_tile, SparseRole::kNone},
-      {"", "Pad", 1, kMaxOpset, create_pad, SparseRole::kNone},
-      {"", "Resize", 10, kMaxOpset, create_resize, SparseRole::kNone},
-      {"", "Upsample", 7, 10, create_upsample, SparseRole::kNone},
-      {"", "Einsum", 12, kMaxOpset, create_einsum, SparseRole::kNone},
+      // {domain, op_type, since, until, factory, zero rule}. Ops whose f(0) is 0
+      // (Neg, Sqrt, Sum, Gelu, ...) would keep zeros too, but the pass does not
+      // carry zeros through them: their rule is none.
+      // A sum is zero where both addends are: Add(relu, bias) is dense,
+      // Add(relu, relu) keeps the zeros they share.
+      {"", "Add", 1, kMaxOpset, create_add, zeros_if_all(2)},
+      {"", "Sub", 1, kMaxOpset, create_sub, none()},
+      // A zero factor zeroes the product whatever the other one holds.
+      {"", "Mul", 1, kMaxOpset, create_mul, zeros_if_any(2)},
+      {"", "Div", 1, kMaxOpset, create_div, none()},
+      {"", "Abs", 1, kMaxOpset, create_abs, none()},
+      {"", "Neg", 1, kMaxOpset, create_neg, none()},
+      {"", "Sign", 9, kMaxOpset, create_sign, none()},
+      {"", "Floor", 1, kMaxOpset, create_floor, none()},
+      {"", "Ceil", 1, kMaxOpset, create_ceil, none()},
+      {"", "Round", 11, kMaxOpset, create_round, none()},
+      {"", "Sqrt", 1, kMaxOpset, create_sqrt, none()},
+      {"", "Reciprocal", 1, kMaxOpset, create_reciprocal, none()},
+      {"", "Exp", 1, kMaxOpset, create_exp, none()},
+      {"", "Log", 1, kMaxOpset, create_log, none()},
+      {"", "Erf", 9, kMaxOpset, create_erf, none()},
+      {"", "Sin", 7, kMaxOpset, create_sin, none()},
+      {"", "Cos", 7, kMaxOpset, create_cos, none()},
+      {"", "Tan", 7, kMaxOpset, create_tan, none()},
+      {"", "Asin", 7, kMaxOpset, create_asin, none()},
+      {"", "Acos", 7, kMaxOpset, create_acos, none()},
+      {"", "Atan", 7, kMaxOpset, create_atan, none()},
+      {"", "Sinh", 9, kMaxOpset, create_sinh, none()},
+      {"", "Cosh", 9, kMaxOpset, create_cosh, none()},
+      {"", "Asinh", 9, kMaxOpset, create_asinh, none()},
+      {"", "Acosh", 9, kMaxOpset, create_acosh, none()},
+      {"", "Atanh", 9, kMaxOpset, create_atanh, none()},
+      {"", "Softplus", 1, kMaxOpset, create_softplus, none()},
+      {"", "Softsign", 1, kMaxOpset, create_softsign, none()},
+      {"", "HardSigmoid", 1, kMaxOpset, create_hard_sigmoid,
+       producer(hard_sigmoid_zeros, "unless alpha is 0 and beta > 0")},
+      {"", "HardSwish", 14, kMaxOpset, create_hard_swish, producer()},
+      {"", "Elu", 1, kMaxOpset, create_elu, none()},
+      {"", "Selu", 1, kMaxOpset, create_selu, none()},
+      {"", "PRelu", 1, kMaxOpset, create_prelu, none()},
+      {"", "Pow", 1, kMaxOpset, create_pow, none()},
+      {"", "Max", 1, kMaxOpset, create_max, producer(max_with_zero, "with a scalar 0 operand")},
+      {"", "Min", 1, kMaxOpset, create_min, none()},
+      {"", "Sum", 1, kMaxOpset, create_sum, none()},
+      {"", "Mean", 1, kMaxOpset, create_mean, none()},
+      {"", "Equal", 1, kMaxOpset, create_equal, none()},
+      {"", "Less", 1, kMaxOpset, create_less, none()},
+      {"", "Greater", 1, kMaxOpset, create_greater, none()},
+      {"", "LessOrEqual", 12, kMaxOpset, create_less_or_equal, none()},
+      {"", "GreaterOrEqual", 12, kMaxOpset, create_greater_or_equal, none()},
+      {"", "And", 1, kMaxOpset, create_and, none()},
+      {"", "Or", 1, kMaxOpset, create_or, none()},
+      {"", "Xor", 1, kMaxOpset, create_xor, none()},
+      {"", "Not", 1, kMaxOpset, create_not, none()},
+      {"", "Where", 9, kMaxOpset, create_where, none()},
+      {"", "Cast", 1, kMaxOpset, create_cast, none()},
+      {"", "ReduceSum", 1, kMaxOpset, create_reduce_sum, none()},
+      {"", "ReduceMean", 1, kMaxOpset, create_reduce_mean, none()},
+      {"", "ReduceMax", 1, kMaxOpset, create_reduce_max, none()},
+      {"", "ReduceMin", 1, kMaxOpset, create_reduce_min, none()},
+      {"", "ReduceProd", 1, kMaxOpset, create_reduce_prod, none()},
+      {"", "ReduceL1", 1, kMaxOpset, create_reduce_l1, none()},
+      {"", "ReduceL2", 1, kMaxOpset, create_reduce_l2, none()},
+      {"", "ReduceLogSum", 1, kMaxOpset, create_reduce_log_sum, none()},
+      {"", "ReduceLogSumExp", 1, kMaxOpset, create_reduce_log_sum_exp, none()},
+      {"", "ReduceSumSquare", 1, kMaxOpset, create_reduce_sum_square, none()},
+      {"", "ArgMax", 1, kMaxOpset, create_arg_max, none()},
+      {"", "ArgMin", 1, kMaxOpset, create_arg_min, none()},
+      {"", "MatMul", 1, kMaxOpset, create_matmul, consumer()},
+      {"", "Gemm", 1, kMaxOpset, create_gemm, consumer()},
+      {kEngineDomain, "FusedGemm", 1, 1, create_fused_gemm,
+       consumer(fused_gemm_relu, "and a producer with a Relu epilogue")},
+      {"", "Relu", 1, kMaxOpset, create_relu, producer()},
+      {"", "LeakyRelu", 1, kMaxOpset, create_leaky_relu,
+       producer(leaky_relu_is_relu, "when alpha is 0")},
+      {"", "ThresholdedRelu", 10, kMaxOpset, create_thresholded_relu, producer()},
+      {"", "Clip", 1, kMaxOpset, create_clip, producer(clip_min_zero, "when min is 0")},
+      {"", "Sigmoid", 1, kMaxOpset, create_sigmoid, none()},
+      {"", "Tanh", 1, kMaxOpset, create_tanh, none()},
+      {"", "Softmax", 1, kMaxOpset, create_softmax, none()},
+      {"", "LogSoftmax", 1, kMaxOpset, create_log_softmax, none()},
+      {"", "Conv", 1, kMaxOpset, create_conv, none()},
+      {"", "ConvTranspose", 1, kMaxOpset, create_conv_transpose, none()},
+      {kEngineDomain, "FusedConv", 1, 1, create_fused_conv,
+       producer(fused_conv_zeros, "with a Relu or min-0 Clip epilogue")},
+      // Zeros stay zeros through a max of a window of zeros (see pool.cc on
+      // active sets). Average pools keep them too, but only where a whole
+      // window is zero: after them a ReLU output is dense in practice (a
+      // classifier after GlobalAveragePool saw 0.2% zeros), so none.
+      {"", "MaxPool", 1, kMaxOpset, create_max_pool, zeros_if_all(1)},
+      {"", "AveragePool", 1, kMaxOpset, create_average_pool, none()},
+      {"", "GlobalAveragePool", 1, kMaxOpset, create_global_average_pool, none()},
+      {"", "GlobalMaxPool", 1, kMaxOpset, create_global_max_pool, none()},
+      {"", "BatchNormalization", 1, kMaxOpset, create_batch_normalization, none()},
+      {"", "LayerNormalization", 17, kMaxOpset, create_layer_normalization, none()},
+      {kEngineDomain, "Gelu", 1, 1, create_gelu, none()},
+      // Views alias data input 0 (Reshape's shape, Squeeze's and Unsqueeze's axes,
+      // Dropout's ratio are not data); Tensor::view drops the ActiveSet at run time
+      // when the last axis changes.
+      {"", "Flatten", 1, kMaxOpset, create_flatten, view()},
+      {"", "Reshape", 1, kMaxOpset, create_reshape, view()},
+      {"", "Identity", 1, kMaxOpset, create_identity, view()},
+      {"", "Dropout", 1, kMaxOpset, create_dropout, view()},
+      {"", "Shape", 1, kMaxOpset, create_shape, none()},
+      {"", "Gather", 1, kMaxOpset, create_gather, none()},
+      {"", "Unsqueeze", 1, kMaxOpset, create_unsqueeze, view()},
+      {"", "Squeeze", 1, kMaxOpset, create_squeeze, view()},
+      // Each part's zeros land in the output: sparse when any part is.
+      {"", "Concat", 1, kMaxOpset, create_concat, zeros_if_any(kAllInputs)},
+      {"", "Size", 1, kMaxOpset, create_size, none()},
+      {"", "ConstantOfShape", 9, kMaxOpset, create_constant_of_shape, none()},
+      {"", "Range", 11, kMaxOpset, create_range, none()},
+      // Element moves: zeros of data input 0 stay zeros (Slice's starts, ends, axes
+      // and steps are indices).
+      {"", "Transpose", 1, kMaxOpset, create_transpose, zeros_if_all(1)},
+      {"", "Slice", 1, kMaxOpset, create_slice, zeros_if_all(1)},
+      {"", "Split", 1, kMaxOpset, create_split, none()},
+      {"", "Expand", 8, kMaxOpset, create_expand, none()},
+      {"", "Tile", 6, kMaxOpset, create_tile, none()},
+      {"", "Pad", 1, kMaxOpset, create_pad, none()},
+      {"", "Resize", 10, kMaxOpset, create_resize, none()},
+      {"", "Upsample", 7, 10, create_upsample, none()},
+      {"", "Einsum", 12, kMaxOpset, create_einsum, none()},
   };
   return table;
 }

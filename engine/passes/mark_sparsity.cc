@@ -1,94 +1,127 @@
+// mark_sparsity and the zero rules it reads: every fact about which op makes,
+// carries or skips exact zeros comes from the registry entry's ZeroRule
+// (engine/ops/registry.cc); this file only walks the graph with them.
 #include <string>
+#include <vector>
 
 #include "engine/ops/const_matmul.h"
-#include "engine/ops/registry.h"
 #include "engine/passes/passes.h"
+#include "engine/passes/sparsity_rules.h"
 #include "engine/plan.h"
 
 namespace si {
 
+const ZeroRule &zero_rule(const Node &node) {
+  static const ZeroRule kNoRule;
+  const OpRegistration *reg = find_op(node.domain, node.op_type, node.opset);
+  return reg == nullptr ? kNoRule : reg->zeros;
+}
+
+bool produces_zeros(const Graph &graph, const Node &node) {
+  const ZeroRule &rule = zero_rule(node);
+  switch (rule.kind) {
+    case ZeroKind::kProducer:
+      return rule.produces == nullptr || rule.produces(graph, node);
+    case ZeroKind::kConsumer:
+      return rule.produces != nullptr && rule.produces(graph, node);
+    default:
+      return false;
+  }
+}
+
 namespace {
 
-SparseRole role_of(const Node &node) {
-  const OpRegistration *reg = find_op(node.domain, node.op_type, node.opset);
-  return reg == nullptr ? SparseRole::kNone : reg->role;
-}
-
-bool is_scalar_zero(const Tensor *t) {
-  return t != nullptr && t->dtype() == DType::kFloat32 && t->numel() == 1 &&
-         t->data<float>() != nullptr && t->data<float>()[0] == 0.f;
-}
-
-// Output has exact zeros by construction. A fused matmul+Relu both consumes
-// and produces; Max(x, 0) is how some exporters write a ReLU.
-bool is_producer(const Graph &g, const Node &node) {
-  if (role_of(node) == SparseRole::kProducer) return true;
-  if (node.domain == kEngineDomain && node.op_type == "FusedGemm") {
-    return node.attr_string("activation", "") == "Relu";
-  }
-  if (node.domain == kEngineDomain && node.op_type == "FusedConv") {
-    const std::string act = node.attr_string("activation", "");
-    return act == "Relu" || act == "Clip";
-  }
-  return node.domain.empty() && node.op_type == "Max" && node.inputs.size() == 2 &&
-         (is_scalar_zero(g.constant(node.inputs[0])) || is_scalar_zero(g.constant(node.inputs[1])));
-}
-
-// Aliasing views: the ActiveSet rides through them while the last axis is
-// kept (Tensor::view drops it otherwise, so that part is decided at run time).
 bool is_view(const Node &node) {
-  const std::string &op = node.op_type;
-  return node.domain.empty() && (op == "Identity" || op == "Dropout" || op == "Reshape" ||
-                                 op == "Flatten" || op == "Squeeze" || op == "Unsqueeze");
+  return zero_rule(node).kind == ZeroKind::kView && !node.inputs.empty();
 }
 
-// Whether a node's output keeps the exact zeros of sparse inputs: element
-// moves (views, Transpose, Slice), MaxPool, Concat of any sparse part, Mul by
-// anything, and Add of two sparse values (zero only where both are).
+// Whether the node's output keeps exact zeros its data inputs carry.
 bool keeps_zeros(const Node &node, const std::vector<bool> &sparse) {
-  auto in = [&](size_t i) {
-    return i < node.inputs.size() && node.inputs[i] >= 0 && sparse[size_t(node.inputs[i])];
-  };
-  if (!node.domain.empty() || node.inputs.empty()) return false;
-  const std::string &op = node.op_type;
-  // Average and global pools keep exact zeros too, but only where a whole
-  // window is zero: after them a ReLU output is dense in practice (a
-  // classifier after GlobalAveragePool saw 0.2% zeros), so no sparse copy.
-  if (is_view(node) || op == "Transpose" || op == "Slice" || op == "MaxPool") return in(0);
-  if (op == "Concat" || op == "Mul") {
-    for (size_t i = 0; i < node.inputs.size(); ++i)
-      if (in(i)) return true;
-    return false;
+  const ZeroRule &rule = zero_rule(node);
+  const size_t n = rule.data_inputs == kAllInputs ? node.inputs.size() : size_t(rule.data_inputs);
+  if (n == 0 || n > node.inputs.size()) return false;
+  size_t carrying = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (node.inputs[i] >= 0 && sparse[size_t(node.inputs[i])]) ++carrying;
+  switch (rule.kind) {
+    case ZeroKind::kView:
+    case ZeroKind::kZerosIfAllInputsZero:
+      return carrying == n;
+    case ZeroKind::kZerosIfAnyInputZero:
+      return carrying > 0;
+    default:
+      return false;
   }
-  if (op == "Add") return node.inputs.size() == 2 && in(0) && in(1);
-  return false;
 }
 
-bool is_eligible_consumer(const Graph &g, const Node &node) {
-  if (role_of(node) != SparseRole::kConsumer || node.inputs.size() < 2) return false;
-  if (node.op_type == "Gemm" && node.attr_int("transA", 0) != 0) return false;
+// Per value: the node that writes it (-1 for inputs and constants) and
+// whether it carries exact zeros, in one topological sweep.
+struct ZeroFlow {
+  std::vector<int> producer;
+  std::vector<bool> sparse;
+};
+
+bool trace_zeros(const Graph &g, ZeroFlow *flow) {
+  std::vector<size_t> order;
+  if (!topological_order(g, &order).is_ok()) return false;  // the session reports it
+  flow->producer.assign(g.values.size(), -1);
+  flow->sparse.assign(g.values.size(), false);
+  for (size_t idx : order) {
+    const Node &node = g.nodes[idx];
+    const bool out_sparse = produces_zeros(g, node) || keeps_zeros(node, flow->sparse);
+    for (int v : node.outputs) {
+      if (v < 0) continue;
+      flow->producer[size_t(v)] = int(idx);
+      flow->sparse[size_t(v)] = out_sparse;
+    }
+  }
+  return true;
+}
+
+// Why a registry consumer cannot take a sparse input whatever it reads: the
+// weight must be a constant 2-D float32 matrix the sparse kernels gather rows
+// of, and A must have K last (no transA). "" when it can.
+std::string weight_ineligibility(const Graph &g, const Node &node) {
+  if (zero_rule(node).kind != ZeroKind::kConsumer) {
+    // The passes name what they fuse "Fused" + the op it started as.
+    std::string op = node.op_type;
+    if (node.domain == kEngineDomain && op.rfind("Fused", 0) == 0) op = op.substr(5);
+    return op + " is not a sparse consumer";
+  }
+  if (node.inputs.size() < 2 || node.inputs[1] < 0) return "has no weight input";
+  if (node.attr_int("transA", 0) != 0) return "Gemm with transA";
   const Tensor *w = g.constant(node.inputs[1]);
-  return w != nullptr && w->rank() == 2 && w->dtype() == DType::kFloat32;
+  if (w == nullptr) return "weight is not constant";
+  if (w->rank() != 2) return "weight is not 2-D";
+  if (w->dtype() != DType::kFloat32) return "weight is not float32";
+  return "";
+}
+
+// The value `v` is reached from, walking up through views only.
+int through_views(const Graph &g, const ZeroFlow &flow, int v) {
+  for (size_t hops = 0; v >= 0 && hops <= g.nodes.size(); ++hops) {
+    const int p = flow.producer[size_t(v)];
+    if (p < 0 || !is_view(g.nodes[size_t(p)])) break;
+    v = g.nodes[size_t(p)].inputs[0];
+  }
+  return v;
 }
 
 // A float graph input reached through views only: data such as one-hot or
 // bag-of-words features and images on a blank background hold exact zeros
 // that only a count at run time can find, worth it for wide enough layers.
-bool reads_graph_input(const Graph &g, const Node &consumer, const std::vector<int> &producer) {
-  const Tensor *w = g.constant(consumer.inputs[1]);
-  const bool trans_b = consumer.op_type != "MatMul" && consumer.attr_int("transB", 0) != 0;
-  if (w->dim(trans_b ? 0 : 1) < kMinColsForInputScan) return false;
-  int v = consumer.inputs[0];
-  for (size_t hops = 0; v >= 0 && hops <= g.nodes.size(); ++hops) {
-    const int p = producer[size_t(v)];
-    if (p < 0) break;
-    const Node &up = g.nodes[size_t(p)];
-    if (!is_view(up)) return false;
-    v = up.inputs[0];
-  }
+bool reads_graph_input(const Graph &g, const ZeroFlow &flow, const Node &consumer) {
+  const int v = through_views(g, flow, consumer.inputs[0]);
+  if (v < 0 || flow.producer[size_t(v)] >= 0) return false;
   for (int in : g.inputs)
     if (in == v) return g.values[size_t(v)].dtype == DType::kFloat32;
   return false;
+}
+
+bool wide_enough_to_count(const Graph &g, const Node &consumer) {
+  const Tensor *w = g.constant(consumer.inputs[1]);
+  const bool trans_b = consumer.attr_int("transB", 0) != 0;
+  return w->dim(trans_b ? 0 : 1) >= kMinColsForInputScan;
 }
 
 Attribute flag() {
@@ -100,42 +133,40 @@ Attribute flag() {
 
 }  // namespace
 
-void mark_sparsity(Graph *graph) {
-  std::vector<size_t> order;
-  if (!topological_order(*graph, &order).is_ok()) return;  // the session reports it
-  std::vector<int> producer(graph->values.size(), -1);
-  std::vector<bool> sparse(graph->values.size(), false);
-  for (size_t idx : order) {
-    const Node &node = graph->nodes[idx];
-    const bool out_sparse = is_producer(*graph, node) || keeps_zeros(node, sparse);
-    for (int v : node.outputs) {
-      if (v < 0) continue;
-      producer[size_t(v)] = int(idx);
-      sparse[size_t(v)] = out_sparse;
-    }
+std::string sparse_ineligibility_reason(const Graph &graph, const Node &node) {
+  std::string reason = weight_ineligibility(graph, node);
+  if (!reason.empty() || node.attr_int(kSparseInputAttr, 0) != 0) return reason;
+  ZeroFlow flow;
+  if (node.inputs.empty() || node.inputs[0] < 0 || !trace_zeros(graph, &flow))
+    return "input carries no zeros (no producer upstream)";
+  if (flow.sparse[size_t(node.inputs[0])]) return "";
+  if (reads_graph_input(graph, flow, node)) {
+    if (wide_enough_to_count(graph, node)) return "";
+    return "reads a graph input but has under " + std::to_string(kMinColsForInputScan) +
+           " output columns to count its zeros for";
   }
+  return "input carries no zeros (no producer upstream)";
+}
 
+void mark_sparsity(Graph *graph) {
+  ZeroFlow flow;
+  if (!trace_zeros(*graph, &flow)) return;
   for (Node &consumer : graph->nodes) {
-    if (!is_eligible_consumer(*graph, consumer)) continue;
-    if (!sparse[size_t(consumer.inputs[0])]) {
-      if (reads_graph_input(*graph, consumer, producer)) consumer.attrs[kSparseInputAttr] = flag();
+    if (!weight_ineligibility(*graph, consumer).empty()) continue;
+    if (consumer.inputs[0] < 0) continue;
+    if (!flow.sparse[size_t(consumer.inputs[0])]) {
+      if (reads_graph_input(*graph, flow, consumer) && wide_enough_to_count(*graph, consumer))
+        consumer.attrs[kSparseInputAttr] = flag();
       continue;
     }
     // The consumer finds its input's active rows itself unless a producer
     // reached through views attaches them (then shared by all its readers).
     consumer.attrs[kSparseInputAttr] = flag();
-    int v = consumer.inputs[0];
-    for (size_t hops = 0; v >= 0 && hops <= graph->nodes.size(); ++hops) {
-      int p = producer[size_t(v)];
-      if (p < 0) break;
-      Node &up = graph->nodes[size_t(p)];
-      if (is_producer(*graph, up) && up.outputs[0] == v) {
-        up.attrs[kEmitActiveSetAttr] = flag();
-        break;
-      }
-      if (!is_view(up)) break;
-      v = up.inputs[0];
-    }
+    const int v = through_views(*graph, flow, consumer.inputs[0]);
+    const int p = v < 0 ? -1 : flow.producer[size_t(v)];
+    if (p < 0) continue;
+    Node &up = graph->nodes[size_t(p)];
+    if (produces_zeros(*graph, up) && up.outputs[0] == v) up.attrs[kEmitActiveSetAttr] = flag();
   }
 }
 

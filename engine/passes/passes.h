@@ -63,11 +63,11 @@ Status fuse_conv_epilogues(Graph *graph);
 // layout (a pool's input and output, a sum's addend and output) agree.
 void assign_conv_layouts(Graph *graph, int block);
 
-// Links sparsity producers to consumer matmuls. A value is sparse when a
-// producer (Relu, Clip, ThresholdedRelu, Max(x, 0), a fused matmul+Relu)
-// makes it, or ops that keep exact zeros carry them (views, Transpose, Slice,
-// MaxPool, Concat or Mul of a sparse part, Add of two sparse values). A
-// MatMul/Gemm/FusedGemm with a constant 2-D weight reading a sparse value gets
+// Links sparsity producers to consumer matmuls, reading only each op's zero
+// rule in the registry (engine/ops/registry.h; sparsity_rules.h reads them).
+// A value is sparse when a producer makes it (its condition holding) or an op
+// that keeps exact zeros carries them from its data inputs. A consumer with a
+// constant 2-D float32 weight (no transA) reading a sparse value gets
 // kSparseInputAttr; a producer it reaches through views gets
 // kEmitActiveSetAttr (otherwise the consumer finds the active rows itself).
 void mark_sparsity(Graph *graph);
