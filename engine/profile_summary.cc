@@ -6,13 +6,13 @@
 
 namespace si {
 
-namespace {
-
-double median(std::vector<double> v) {
+double median_of(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
+
+namespace {
 
 // "sparse", "dense:rows_gemv", or "dense:rows_gemv 60/sparse 40" when calls
 // differed.
@@ -51,9 +51,9 @@ ProfileSummary summarize_profile(const std::vector<RunProfile> &runs) {
       if (std::strncmp(m.path, "sparse", 6) == 0) sparse_work += m.weight_bytes_dense;
       read += m.weight_bytes_read;
     }
-    s.time_us = median(times);
+    s.time_us = median_of(times);
     if (s.consumer) {
-      s.density = densities.empty() ? -1 : median(densities);
+      s.density = densities.empty() ? -1 : median_of(densities);
       s.path = path_summary(paths);
     }
     out.total_us += s.time_us;

@@ -44,6 +44,9 @@ struct ProfileSummary {
   double weight_bytes_dense = 0;
 };
 
+// The upper median (v[n/2] once sorted; 0 for none): a sample that was measured.
+double median_of(std::vector<double> v);
+
 // `runs` must come from one session (same steps in the same order).
 ProfileSummary summarize_profile(const std::vector<RunProfile> &runs);
 

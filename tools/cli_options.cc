@@ -2,9 +2,6 @@
 
 namespace si::cli {
 
-namespace {
-
-// Plain decimal digits only: "-1", "+3", "1e3", "12abc" and overflow are errors.
 bool parse_count(const std::string &text, long lo, long hi, long *out) {
   if (text.empty() || text.size() > 18) return false;
   long v = 0;
@@ -17,7 +14,6 @@ bool parse_count(const std::string &text, long lo, long hi, long *out) {
   return true;
 }
 
-// BYTES with an optional binary suffix K, M or G (case-insensitive): "512M".
 bool parse_bytes(const std::string &text, uint64_t *out) {
   std::string digits = text;
   uint64_t scale = 1;
@@ -44,8 +40,6 @@ bool parse_bytes(const std::string &text, uint64_t *out) {
   *out = uint64_t(v) * scale;
   return true;
 }
-
-}  // namespace
 
 const char *usage_text() {
   return R"(usage: sparse-infer MODEL.onnx [INPUT ...] [options]

@@ -40,4 +40,10 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
 
 const char *usage_text();
 
+// A whole number in [lo, hi], plain decimal digits only: "-1", "+3", "1e3",
+// "12abc" and overflow are errors.
+bool parse_count(const std::string &text, long lo, long hi, long *out);
+// BYTES with an optional binary suffix K, M or G (case-insensitive): "512M".
+bool parse_bytes(const std::string &text, uint64_t *out);
+
 }  // namespace si::cli

@@ -14,6 +14,7 @@
 #include "engine/profile_summary.h"
 #include "engine/session.h"
 #include "importers/onnx/onnx_importer.h"
+#include "tools/analyze_command.h"
 #include "tools/bench_stats.h"
 #include "tools/cli_options.h"
 #include "tools/input_sets.h"
@@ -286,6 +287,7 @@ int emit_outputs(const Options &o, const Session &session, const InputSet &set, 
 }
 
 int run_cli(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "analyze") return analyze_main(argc - 1, argv + 1);
   if (argc > 1 && std::string(argv[1]) == "serve") {
 #ifdef SI_WITH_SERVE
     return serve::serve_main(argc - 1, argv + 1);
