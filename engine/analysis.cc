@@ -275,15 +275,15 @@ std::string analysis_json(const AnalysisReport &r) {
   for (size_t i = 0; i < r.activations.size(); ++i) {
     const ActivationReport &a = r.activations[i];
     s += std::string(i ? "," : "") + "\n    {\"node\": " + json_string(a.node) +
-         ", \"op\": " + json_string(a.op) + ", \"zero_fraction\": " + json_number(a.zero_fraction) +
-         ", \"min\": " + json_number(a.min) + ", \"max\": " + json_number(a.max) + "}";
+         ", \"op\": " + json_string(a.op) + ", \"zero_fraction\": " + json_number(a.zero_fraction, 9) +
+         ", \"min\": " + json_number(a.min, 9) + ", \"max\": " + json_number(a.max, 9) + "}";
   }
   s += std::string(r.activations.empty() ? "" : "\n  ") + "],\n  \"layers\": [";
   for (size_t i = 0; i < r.layers.size(); ++i) {
     const LayerReport &l = r.layers[i];
     s += std::string(i ? "," : "") + "\n    {\"node\": " + json_string(l.node) +
          ", \"op\": " + json_string(l.op) + ", \"macs\": " + json_number(std::round(l.macs), 17) +
-         ", \"zero_input_fraction\": " + json_number(l.zero_input_fraction) +
+         ", \"zero_input_fraction\": " + json_number(l.zero_input_fraction, 9) +
          ", \"path\": " + json_string(l.path) +
          ", \"time_us_auto\": " + json_number(known(l.time_us_auto)) +
          ", \"time_us_dense\": " + json_number(known(l.time_us_dense)) + "}";
