@@ -25,36 +25,6 @@ bool is_layer_op(const std::string &op) {
   return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "ConvTranspose";
 }
 
-// The node as the model names it: its own name, and for a fused node the op
-// it was imported as (FusedGemm -> MatMul or Gemm, FusedConv -> Conv).
-bool as_layer(const Node &n, NodeOrigin *out) {
-  if (!n.domain.empty() && n.domain != kEngineDomain) return false;
-  for (const NodeOrigin &o : n.imported_nodes()) {
-    if (is_layer_op(o.op_type) && o.name == n.name) {
-      *out = o;
-      return true;
-    }
-  }
-  return false;
-}
-
-// The activation whose output is `n`'s output 0: the last node fused into
-// it (FusedGemm/FusedConv end with their Relu or Clip), or `n` itself (an
-// activation, a producer, or a Gelu a pass assembled from Erf or Tanh).
-bool as_activation(const Node &n, NodeOrigin *out) {
-  const std::vector<NodeOrigin> origins = n.imported_nodes();
-  if (is_activation_op(origins.back().op_type)) {
-    *out = origins.back();
-    return true;
-  }
-  const OpRegistration *reg = find_op(n.domain, n.op_type, n.opset);
-  if (is_activation_op(n.op_type) || (reg != nullptr && reg->role == SparseRole::kProducer)) {
-    *out = NodeOrigin{n.op_type, n.name};
-    return true;
-  }
-  return false;
-}
-
 double numel_of(const Shape &s) {
   double v = 1;
   for (int64_t d : s) v *= double(d);
@@ -149,6 +119,34 @@ std::string verdict(const AnalysisReport &r, double total_macs) {
 
 }  // namespace
 
+bool imported_layer(const Node &n, NodeOrigin *out) {
+  if (!n.domain.empty() && n.domain != kEngineDomain) return false;
+  for (const NodeOrigin &o : n.imported_nodes()) {
+    if (is_layer_op(o.op_type) && o.name == n.name) {
+      *out = o;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The last node fused into it (FusedGemm/FusedConv end with their Relu or
+// Clip), or `n` itself (an activation, a producer, or a Gelu a pass
+// assembled from Erf or Tanh).
+bool imported_activation(const Node &n, NodeOrigin *out) {
+  const std::vector<NodeOrigin> origins = n.imported_nodes();
+  if (is_activation_op(origins.back().op_type)) {
+    *out = origins.back();
+    return true;
+  }
+  const OpRegistration *reg = find_op(n.domain, n.op_type, n.opset);
+  if (is_activation_op(n.op_type) || (reg != nullptr && reg->role == SparseRole::kProducer)) {
+    *out = NodeOrigin{n.op_type, n.name};
+    return true;
+  }
+  return false;
+}
+
 bool is_activation_op(const std::string &op) {
   static const char *const kOps[] = {"Relu", "Clip",        "LeakyRelu",      "PRelu", "HardSwish",
                                      "Gelu", "Elu",         "Selu",           "Celu",  "Softplus",
@@ -206,7 +204,7 @@ Status analyze_model(const Graph &graph, const SessionOptions &options,
   for (size_t j = 0; j < steps; ++j) {
     const Node &node = g.nodes[counted[0].steps[j].node];
     NodeOrigin o;
-    if (as_activation(node, &o)) {
+    if (imported_activation(node, &o)) {
       ActivationReport a{o.name, o.op_type, 0, INFINITY, -INFINITY};
       bool measured = false;
       for (const RunProfile &p : counted) {
@@ -219,7 +217,7 @@ Status analyze_model(const Graph &graph, const SessionOptions &options,
       if (!measured) a.min = a.max = NAN;
       r.activations.push_back(a);
     }
-    if (!as_layer(node, &o)) continue;
+    if (!imported_layer(node, &o)) continue;
     LayerReport l;
     l.node = o.name;
     l.op = o.op_type;
@@ -275,7 +273,8 @@ std::string analysis_json(const AnalysisReport &r) {
   for (size_t i = 0; i < r.activations.size(); ++i) {
     const ActivationReport &a = r.activations[i];
     s += std::string(i ? "," : "") + "\n    {\"node\": " + json_string(a.node) +
-         ", \"op\": " + json_string(a.op) + ", \"zero_fraction\": " + json_number(a.zero_fraction, 9) +
+         ", \"op\": " + json_string(a.op) +
+         ", \"zero_fraction\": " + json_number(a.zero_fraction, 9) +
          ", \"min\": " + json_number(a.min, 9) + ", \"max\": " + json_number(a.max, 9) + "}";
   }
   s += std::string(r.activations.empty() ? "" : "\n  ") + "],\n  \"layers\": [";

@@ -82,4 +82,12 @@ std::string analysis_json(const AnalysisReport &report);
 // activation beyond the registry's producers.
 bool is_activation_op(const std::string &op);
 
+// Whether node `n` (of a session's graph) computes a MatMul/Gemm/Conv/
+// ConvTranspose of the model as imported: *out is its op and name there
+// (a FusedGemm reads as its MatMul or Gemm, a FusedConv as its Conv).
+bool imported_layer(const Node &n, NodeOrigin *out);
+// Whether `n`'s output 0 is an activation's of the model as imported (a
+// FusedGemm's Relu, a FusedConv's Clip, a Relu): *out names it.
+bool imported_activation(const Node &n, NodeOrigin *out);
+
 }  // namespace si

@@ -368,18 +368,20 @@ class InferenceSession {
     }
     std::vector<py::array> keep;
     std::vector<si::Tensor> inputs = feed(input_feed, &keep);
-    std::vector<si::RunProfile> runs(static_cast<size_t>(iters));
+    std::vector<si::RunProfile> runs(static_cast<size_t>(iters)), counted(1);
+    counted[0].value_stats = true;  // one untimed run counts the activations' zeros
     si::Status st;
     {
       py::gil_scoped_release nogil;
       std::vector<si::Tensor> results;
       for (int64_t i = 0; i < warmup && st.is_ok(); ++i) st = session_->run(inputs, &results);
+      if (st.is_ok()) st = session_->run(inputs, &results, &counted[0]);
       for (size_t i = 0; i < runs.size() && st.is_ok(); ++i) {
         st = session_->run(inputs, &results, &runs[i]);
       }
     }
     check(std::move(st));
-    const si::ProfileSummary p = si::summarize_profile(runs);
+    const si::ProfileSummary p = si::summarize_profile(runs, *session_, counted);
     py::list layers;
     for (const si::StepSummary &s : p.steps) {
       py::dict layer;
@@ -388,7 +390,10 @@ class InferenceSession {
       layer["output_shape"] = s.output_shape;
       layer["time_us"] = s.time_us;
       layer["density"] = s.density >= 0 ? py::object(py::float_(s.density)) : py::none();
-      layer["path"] = s.consumer ? py::object(py::str(s.path)) : py::none();
+      layer["path"] = s.path.empty() ? py::none() : py::object(py::str(s.path));
+      layer["activation"] = s.activation.empty() ? py::none() : py::object(py::str(s.activation));
+      layer["zero_fraction"] =
+          s.zero_fraction >= 0 ? py::object(py::float_(s.zero_fraction)) : py::none();
       layers.append(layer);
     }
     py::dict out;

@@ -43,10 +43,14 @@ bool parse_bytes(const std::string &text, uint64_t *out) {
 
 const char *usage_text() {
   return R"(usage: sparse-infer MODEL.onnx [INPUT ...] [options]
+       sparse-infer analyze MODEL.onnx [INPUT ...] [options]  (analyze --help)
        sparse-infer serve --model-repository DIR [options]   (serve --help)
 
 Runs an ONNX model on the CPU, skipping the work that zero activations after
-a ReLU make unnecessary.
+a ReLU make unnecessary. `sparse-infer analyze MODEL.onnx INPUT...` tells
+whether that pays for a model: per activation its exact zeros, per
+MatMul/Gemm/Conv the zeros it reads and the path it takes (or why it cannot
+be sparse), and the measured speedup over --dense.
 
   INPUT            PATH or NAME=PATH. .bin = raw little-endian data (numpy's
                    tofile), dtype and shape from the model, one unknown dim
@@ -72,18 +76,24 @@ a ReLU make unnecessary.
                    weight memory instead of up to 2x; batch 1 as fast, dense
                    batches of 2 or more after a Relu slower
   --inputs-dir D   input sets from the ONNX test layout: each
-                   D/test_data_set_*/input_N.pb is one set (in natural order)
+                   D/test_data_set_*/input_N.pb is one set (in natural order);
+                   without such folders, one set of D/<input name>.npy or .bin
   --bench          time the run instead of printing outputs: --warmup W
                    (default 10) untimed runs, then --iters N (default 100)
                    timed runs cycling through the input sets. The last line
                    is `latency_us p50=.. p90=.. p99=.. mean=.. iters=N`.
-  --json FILE      with --bench: also write the results as JSON
+  --json FILE      with --bench: also write the results as JSON; with
+                   --profile (no --bench): write the profile as JSON
   --info           print inputs, outputs, weight memory and the op histogram;
                    for a model that cannot run, its inputs, outputs and ops as
                    imported, then what is missing (exit 2)
   --profile        per node: op, name, output shape, time, share of total;
                    for matmuls the input density and the path taken
-                   (sparse/dense); then the share of matmul work that ran
+                   (sparse/dense), for a MatMul/Gemm/Conv that cannot be
+                   sparse "not eligible: <reason>"; for an activation (also
+                   one fused into its Gemm/Conv) its exact-zero share,
+                   counted in one extra run per input set that is not timed;
+                   then the share of matmul work that ran
                    sparse and weight bytes read. Times are medians over warm
                    runs: without --bench, 5 profiled runs (at least one per
                    input set) after 3 warm-up runs (those printing the
@@ -217,8 +227,12 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
     return false;
   }
   o.session.mode = dense ? ExecMode::kDense : sparse ? ExecMode::kSparse : ExecMode::kAuto;
-  if (!o.bench && (saw_warmup || saw_iters || !o.json.empty())) {
-    *error = "--warmup, --iters and --json need --bench";
+  if (!o.bench && (saw_warmup || saw_iters)) {
+    *error = "--warmup and --iters need --bench";
+    return false;
+  }
+  if (!o.bench && !o.profile && !o.json.empty()) {
+    *error = "--json needs --bench or --profile";
     return false;
   }
   if (o.bench && !o.output.empty()) {

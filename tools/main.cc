@@ -168,9 +168,30 @@ int run_failure(const Options &o, const InputSet &set, const Status &s) {
               "running " + (set.label.empty() ? o.model : set.label) + ": " + s.message());
 }
 
-// --profile prints the table, --trace writes the Chrome trace.
+// One untimed run per input set that counts zeros, for the profile's
+// activation column.
+int count_zeros(const Options &o, const Session &session, const std::vector<InputSet> &sets,
+                ProfileReport *report) {
+  std::vector<Tensor> outputs;
+  for (const InputSet &set : sets) {
+    RunProfile counted;
+    counted.value_stats = true;
+    Status s = session.run(set.tensors, &outputs, &counted);
+    if (!s.is_ok()) return run_failure(o, set, s);
+    report->add_counted(counted);
+  }
+  report->set_session(&session);
+  return kExitOk;
+}
+
+// --profile prints the table (and without --bench, --json writes it),
+// --trace writes the Chrome trace.
 int emit_profile(const Options &o, const Session &session, const ProfileReport &report) {
   if (o.profile) out(report.table() + weight_memory_line(session));
+  if (o.profile && !o.bench && !o.json.empty()) {
+    Status s = write_file_atomic(o.json, report.json());
+    if (!s.is_ok()) return fail(kExitUsage, "--json: " + s.message());
+  }
   if (!o.trace.empty()) {
     Status s = write_file_atomic(o.trace, report.chrome_trace());
     if (!s.is_ok()) return fail(kExitUsage, "--trace: " + s.message());
@@ -192,6 +213,8 @@ int run_profile(const Options &o, const Session &session, const std::vector<Inpu
     if (!s.is_ok()) return run_failure(o, set, s);
   }
   ProfileReport report;
+  if (o.profile)
+    if (int code = count_zeros(o, session, sets, &report)) return code;
   RunProfile profile;
   for (size_t i = 0; i < std::max(kDefaultProfileRuns, sets.size()); ++i) {
     const InputSet &set = sets[i % sets.size()];
@@ -231,6 +254,8 @@ int run_bench(const Options &o, const Session &session, double load_ms,
   for (long i = 0; i < o.warmup; ++i) {
     if (int code = run_one(nullptr)) return code;
   }
+  if (o.profile)
+    if (int code = count_zeros(o, session, sets, &report)) return code;
   std::vector<double> samples(static_cast<size_t>(o.iters));
   for (double &us : samples) {
     if (int code = run_one(&us)) return code;
