@@ -25,7 +25,7 @@ namespace {
 int fail(int code, std::string message) {
   for (char &c : message)
     if (c == '\n' || c == '\r') c = ' ';
-  std::fprintf(stderr, "sparse-infer analyze: error: %s\n", message.c_str());
+  std::fprintf(stderr, "sparse-infer: error: analyze: %s\n", message.c_str());
   return code;
 }
 

@@ -197,3 +197,14 @@ def test_not_eligible_when_the_weight_is_not_constant(tmp_path):
     assert layer["macs"] == 2 * 16 * 4
     assert report["mac_share_sparse_path"] == 0
     assert report["verdict"].startswith("no gain: 0% of MACs are on a sparse path (")
+
+
+def test_plot_writes_a_png(tmp_path, digits_path):
+    png = tmp_path / "digits.png"
+    digits_dir = os.path.join(os.path.dirname(digits_path), "digits_mlp")
+    r = subprocess.run([CLI, "analyze", digits_path, "--inputs-dir", digits_dir, *FAST,
+                        "--plot", str(png)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"plot: {png}" in r.stdout
+    assert not os.path.exists(str(png) + ".json")  # the temporary report is removed
