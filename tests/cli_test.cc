@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "importers/onnx/onnx_importer.h"
+#include "tools/analyze_report.h"
 #include "tools/bench_stats.h"
 #include "tools/cli_options.h"
 #include "tools/input_sets.h"
@@ -980,6 +981,21 @@ TEST(OutputWriter, DescribesClassifierOutputs) {
   ASSERT_TRUE(Tensor::allocate(DType::kFloat32, {0, 10}, &empty).is_ok());
   EXPECT_EQ(cli::describe_output("e", empty),
             "e: float32 [0,10]\n  values: (none)\n  argmax: []\n");
+}
+
+TEST(AnalyzeReport, ShortensLongNamesKeepingWhatTellsThemApart) {
+  using cli::shorten_middle;
+  EXPECT_EQ(shorten_middle("/fc/Gemm", 10), "/fc/Gemm");
+  // PyTorch's repeated scopes go first, so the block numbers stay.
+  EXPECT_EQ(shorten_middle("/features/features.2/conv/conv.0/conv.0.2/Clip", 30),
+            "/features.2/conv.0.2/Clip");
+  EXPECT_EQ(shorten_middle("/features/features.3/conv/conv.0/conv.0.2/Clip", 30),
+            "/features.3/conv.0.2/Clip");
+  // Then the middle: a third of the kept characters from the head.
+  const std::string long_name = std::string(100, 'a') + "/" + std::string(100, 'b') + "/Relu";
+  const std::string cut = shorten_middle(long_name, 20);
+  EXPECT_EQ(cut, "aaaaa...bbbbbbb/Relu");
+  EXPECT_EQ(cut.size(), 20u);
 }
 
 TEST(InputSets, NaturalOrder) {

@@ -22,11 +22,9 @@ namespace si::cli {
 
 namespace {
 
-int fail(int code, std::string message) {
-  for (char &c : message)
-    if (c == '\n' || c == '\r') c = ' ';
-  std::fprintf(stderr, "sparse-infer: error: analyze: %s\n", message.c_str());
-  return code;
+// Every failure of the subcommand, one line: "sparse-infer: error: analyze: ...".
+int fail_analyze(int code, const std::string &message) {
+  return fail(code, "analyze: " + message);
 }
 
 bool file_exists(const std::string &path) {
@@ -111,75 +109,38 @@ the timed calls carry no counting. Exit codes as for a run.
 
 bool parse_analyze_args(int argc, const char *const *argv, AnalyzeArgs *out, std::string *error) {
   AnalyzeArgs a;
-  std::vector<std::string> positional;
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (options_done || arg.size() < 2 || arg[0] != '-') {
-      positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      options_done = true;
-      continue;
-    }
-    std::string name = arg, value;
-    const size_t eq = arg.find('=');
-    const bool inline_value = arg.compare(0, 2, "--") == 0 && eq != std::string::npos;
-    if (inline_value) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    auto take_value = [&]() {
-      if (inline_value) return true;
-      if (i + 1 >= argc) {
-        *error = "option " + name + " needs a value";
-        return false;
-      }
-      value = argv[++i];
-      return true;
-    };
-    auto count = [&](long lo, long hi, long *dst) {
-      if (!take_value()) return false;
-      if (parse_count(value, lo, hi, dst)) return true;
-      *error = "option " + name + " needs a whole number in [" + std::to_string(lo) + ", " +
-               std::to_string(hi) + "], got '" + value + "'";
-      return false;
-    };
-    long threads = 0;
+  ArgReader r(argc, argv, error);
+  while (r.next()) {
+    const std::string &name = r.name();
+    bool ok = true;
+    long n = 0;
     if (name == "-h" || name == "--help") {
+      ok = r.no_value();
       a.help = true;
     } else if (name == "--inputs-dir") {
-      if (!take_value()) return false;
-      a.inputs_dir = value;
+      ok = r.value(&a.inputs_dir);
     } else if (name == "--threads") {
-      if (!count(0, 1024, &threads)) return false;
-      a.session.threads = int(threads);
+      ok = r.count(0, 1024, &n);
+      a.session.threads = int(n);
     } else if (name == "--iters") {
-      if (!count(1, 1000000, &a.iters)) return false;
+      ok = r.count(1, 1000000, &a.iters);
     } else if (name == "--warmup") {
-      if (!count(0, 1000000, &a.warmup)) return false;
+      ok = r.count(0, 1000000, &a.warmup);
     } else if (name == "--max-memory") {
-      if (!take_value()) return false;
-      if (!parse_bytes(value, &a.session.max_memory_bytes)) {
-        *error = "option " + name +
-                 " needs a byte count (digits, optional suffix K, M or G), got '" + value + "'";
-        return false;
-      }
+      ok = r.bytes(&a.session.max_memory_bytes);
     } else if (name == "--single-copy") {
+      ok = r.no_value();
       a.session.single_weight_copy = true;
-    } else if (name == "--json" || name == "--plot") {
-      if (!take_value()) return false;
-      if (value.empty()) {
-        *error = "option " + name + " needs a non-empty path";
-        return false;
-      }
-      (name == "--json" ? a.json : a.plot) = value;
+    } else if (name == "--json") {
+      ok = r.path(&a.json);
+    } else if (name == "--plot") {
+      ok = r.path(&a.plot);
     } else {
-      *error = "unknown option '" + arg + "' (see analyze --help)";
-      return false;
+      ok = r.unknown("analyze --help");
     }
+    if (!ok) return false;
   }
+  const std::vector<std::string> &positional = r.positional();
   if (a.help) {
     *out = std::move(a);
     return true;
@@ -201,7 +162,7 @@ bool parse_analyze_args(int argc, const char *const *argv, AnalyzeArgs *out, std
 int analyze_main(int argc, char **argv) {
   AnalyzeArgs a;
   std::string error;
-  if (!parse_analyze_args(argc, argv, &a, &error)) return fail(kExitUsage, error);
+  if (!parse_analyze_args(argc, argv, &a, &error)) return fail_analyze(kExitUsage, error);
   if (a.help) {
     std::fputs(analyze_usage_text(), stdout);
     return kExitOk;
@@ -210,7 +171,8 @@ int analyze_main(int argc, char **argv) {
   Status s = import_onnx_file(a.model, a.session, &graph);
   if (!s.is_ok()) {
     const bool named = s.message().find(a.model) != std::string::npos;
-    return fail(kExitModel, "cannot load model: " + (named ? "" : a.model + ": ") + s.message());
+    return fail_analyze(kExitModel,
+                        "cannot load model: " + (named ? "" : a.model + ": ") + s.message());
   }
   std::vector<ValueInfo> inputs;
   for (int v : graph.inputs) inputs.push_back(graph.values[size_t(v)]);
@@ -219,11 +181,12 @@ int analyze_main(int argc, char **argv) {
     s = load_inputs_dir(a.inputs_dir, inputs, &sets);
   } else {
     std::vector<std::string> paths;
-    if (int code = assign_inputs(a.inputs, inputs, &paths, &error)) return fail(code, error);
+    if (int code = assign_inputs(a.inputs, inputs, &paths, &error))
+      return fail_analyze(code, error);
     sets.emplace_back();
     s = load_input_set(paths, inputs, &sets.back());
   }
-  if (!s.is_ok()) return fail(kExitInput, s.message());
+  if (!s.is_ok()) return fail_analyze(kExitInput, s.message());
   std::vector<std::vector<Tensor>> feeds;
   for (InputSet &set : sets) feeds.push_back(std::move(set.tensors));
 
@@ -238,7 +201,7 @@ int analyze_main(int argc, char **argv) {
                      : c == StatusCode::kInvalidModel || c == StatusCode::kUnsupported
                          ? kExitModel
                          : kExitInternal;
-    return fail(code, a.model + ": " + s.message());
+    return fail_analyze(code, a.model + ": " + s.message());
   }
   const std::string text = analysis_text(report, header(a, feeds.size(), report.threads));
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -248,12 +211,12 @@ int analyze_main(int argc, char **argv) {
   if (!json_path.empty()) {
     s = write_file_atomic(json_path, analysis_json(report));
     if (!s.is_ok())
-      return fail(kExitUsage, (a.json.empty() ? "--plot: " : "--json: ") + s.message());
+      return fail_analyze(kExitUsage, (a.json.empty() ? "--plot: " : "--json: ") + s.message());
   }
   if (!a.plot.empty()) {
     const std::string plot_error = draw_plot(json_path, a.plot);
     if (a.json.empty()) ::unlink(json_path.c_str());
-    if (!plot_error.empty()) return fail(kExitUsage, "--plot: " + plot_error);
+    if (!plot_error.empty()) return fail_analyze(kExitUsage, "--plot: " + plot_error);
     std::printf("plot: %s\n", a.plot.c_str());
   }
   return kExitOk;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 namespace si::cli {
 
@@ -47,8 +48,24 @@ std::string path_text(const LayerReport &l) {
 
 std::string shorten_middle(const std::string &s, size_t width) {
   if (s.size() <= width) return s;
-  const size_t keep = width - 3, head = keep / 2;
-  return s.substr(0, head) + "..." + s.substr(s.size() - (keep - head));
+  // PyTorch scopes repeat themselves: "/features/features.2/conv/conv.0/
+  // conv.0.2/Clip" says no less as "/features.2/conv.0.2/Clip", and a cut
+  // in the middle would drop the block number that tells rows apart.
+  std::vector<std::string> parts;
+  for (size_t b = 0, e; b <= s.size(); b = e + 1) {
+    e = s.find('/', b);
+    if (e == std::string::npos) e = s.size();
+    parts.push_back(s.substr(b, e - b));
+  }
+  std::string compact;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool scope_of_next = i + 1 < parts.size() && !parts[i].empty() &&
+                               parts[i + 1].compare(0, parts[i].size() + 1, parts[i] + ".") == 0;
+    if (!scope_of_next) compact += (i ? "/" : "") + parts[i];
+  }
+  if (compact.size() <= width) return compact;
+  const size_t keep = width - 3, head = keep / 3;  // the tail names the op: keep more of it
+  return compact.substr(0, head) + "..." + compact.substr(compact.size() - (keep - head));
 }
 
 std::string analysis_text(const AnalysisReport &r, const std::string &header) {

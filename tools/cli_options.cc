@@ -1,6 +1,16 @@
 #include "tools/cli_options.h"
 
+#include <cstdio>
+
 namespace si::cli {
+
+int fail(int code, std::string message) {
+  for (char &c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "sparse-infer: error: %s\n", message.c_str());
+  return code;
+}
 
 bool parse_count(const std::string &text, long lo, long hi, long *out) {
   if (text.empty() || text.size() > 18) return false;
@@ -112,112 +122,134 @@ file, wrong size, dtype or shape, wrong number of inputs); 4 internal error.
 )";
 }
 
+ArgReader::ArgReader(int argc, const char *const *argv, std::string *error)
+    : argc_(argc), argv_(argv), error_(error) {}
+
+bool ArgReader::next() {
+  while (++i_ < argc_) {
+    arg_ = argv_[i_];
+    if (options_done_ || arg_.size() < 2 || arg_[0] != '-') {
+      positional_.push_back(arg_);
+      continue;
+    }
+    if (arg_ == "--") {
+      options_done_ = true;
+      continue;
+    }
+    const size_t eq = arg_.find('=');
+    inline_value_ = arg_.compare(0, 2, "--") == 0 && eq != std::string::npos;
+    name_ = inline_value_ ? arg_.substr(0, eq) : arg_;
+    value_ = inline_value_ ? arg_.substr(eq + 1) : std::string();
+    return true;
+  }
+  return false;
+}
+
+bool ArgReader::value(std::string *out) {
+  if (!inline_value_) {
+    if (i_ + 1 >= argc_) {
+      *error_ = "option " + name_ + " needs a value";
+      return false;
+    }
+    value_ = argv_[++i_];
+  }
+  *out = value_;
+  return true;
+}
+
+bool ArgReader::no_value() {
+  if (!inline_value_) return true;
+  *error_ = "option " + name_ + " takes no value";
+  return false;
+}
+
+bool ArgReader::count(long lo, long hi, long *out) {
+  std::string v;
+  if (!value(&v)) return false;
+  if (parse_count(v, lo, hi, out)) return true;
+  *error_ = "option " + name_ + " needs a whole number in [" + std::to_string(lo) + ", " +
+            std::to_string(hi) + "], got '" + v + "'";
+  return false;
+}
+
+bool ArgReader::bytes(uint64_t *out) {
+  std::string v;
+  if (!value(&v)) return false;
+  if (parse_bytes(v, out)) return true;
+  *error_ = "option " + name_ + " needs a byte count (digits, optional suffix K, M or G), got '" +
+            v + "'";
+  return false;
+}
+
+bool ArgReader::path(std::string *out) {
+  if (!value(out)) return false;
+  if (!out->empty()) return true;
+  *error_ = "option " + name_ + " needs a non-empty path";
+  return false;
+}
+
+bool ArgReader::unknown(const std::string &help) {
+  *error_ = "unknown option '" + arg_ + "' (see " + help + ")";
+  return false;
+}
+
 bool parse_args(int argc, const char *const *argv, Options *out, std::string *error) {
   Options o;
   bool dense = false, sparse = false, saw_warmup = false, saw_iters = false;
-  std::vector<std::string> positional;
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (options_done || arg.size() < 2 || arg[0] != '-') {
-      positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      options_done = true;
-      continue;
-    }
-    std::string name = arg, value;
-    bool inline_value = false;
-    size_t eq = arg.find('=');
-    if (arg.compare(0, 2, "--") == 0 && eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      inline_value = true;
-    }
-    auto take_value = [&]() -> bool {
-      if (inline_value) return true;
-      if (i + 1 >= argc) {
-        *error = "option " + name + " needs a value";
-        return false;
-      }
-      value = argv[++i];
-      return true;
-    };
-    auto no_value = [&]() -> bool {
-      if (!inline_value) return true;
-      *error = "option " + name + " takes no value";
-      return false;
-    };
-    auto count = [&](long lo, long hi, long *dst) -> bool {
-      if (!take_value()) return false;
-      if (parse_count(value, lo, hi, dst)) return true;
-      *error = "option " + name + " needs a whole number in [" + std::to_string(lo) + ", " +
-               std::to_string(hi) + "], got '" + value + "'";
-      return false;
-    };
+  ArgReader r(argc, argv, error);
+  while (r.next()) {
+    const std::string &name = r.name();
+    bool ok = true;
+    long n = 0;
     if (name == "-h" || name == "--help") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.help = true;
     } else if (name == "--version") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.version = true;
     } else if (name == "-o" || name == "--output") {
-      if (!take_value()) return false;
-      if (value.empty()) {
-        *error = "option " + name + " needs a non-empty path";
-        return false;
-      }
-      o.output = value;
+      ok = r.path(&o.output);
     } else if (name == "--threads") {
-      long n = 0;
-      if (!count(0, 1024, &n)) return false;
+      ok = r.count(0, 1024, &n);
       o.session.threads = static_cast<int>(n);
     } else if (name == "--max-memory") {
-      if (!take_value()) return false;
-      if (!parse_bytes(value, &o.session.max_memory_bytes)) {
-        *error = "option " + name +
-                 " needs a byte count (digits, optional suffix K, M or G), got '" + value + "'";
-        return false;
-      }
+      ok = r.bytes(&o.session.max_memory_bytes);
     } else if (name == "--dense") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       dense = true;
     } else if (name == "--sparse") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       sparse = true;
     } else if (name == "--single-copy") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.session.single_weight_copy = true;
     } else if (name == "--inputs-dir") {
-      if (!take_value()) return false;
-      o.inputs_dir = value;
+      ok = r.value(&o.inputs_dir);
     } else if (name == "--bench") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.bench = true;
     } else if (name == "--warmup") {
-      if (!count(0, 1000000, &o.warmup)) return false;
+      ok = r.count(0, 1000000, &o.warmup);
       saw_warmup = true;
     } else if (name == "--iters") {
-      if (!count(1, 10000000, &o.iters)) return false;
+      ok = r.count(1, 10000000, &o.iters);
       saw_iters = true;
     } else if (name == "--json") {
-      if (!take_value()) return false;
-      o.json = value;
+      ok = r.value(&o.json);
     } else if (name == "--info") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.info = true;
     } else if (name == "--profile") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.profile = true;
     } else if (name == "--trace") {
-      if (!take_value()) return false;
-      o.trace = value;
+      ok = r.value(&o.trace);
     } else {
-      *error = "unknown option '" + arg + "' (see --help)";
-      return false;
+      ok = r.unknown();
     }
+    if (!ok) return false;
   }
+  const std::vector<std::string> &positional = r.positional();
   if (o.help || o.version) {
     *out = std::move(o);
     return true;

@@ -30,15 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Exactly one line on stderr per failure, whatever the message holds.
-int fail(int code, std::string message) {
-  for (char &c : message) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  std::fprintf(stderr, "sparse-infer: error: %s\n", message.c_str());
-  return code;
-}
-
 void out(const std::string &text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
 }
