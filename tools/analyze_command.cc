@@ -145,16 +145,8 @@ bool parse_analyze_args(int argc, const char *const *argv, AnalyzeArgs *out, std
     *out = std::move(a);
     return true;
   }
-  if (positional.empty()) {
-    *error = "missing MODEL.onnx argument (see analyze --help)";
+  if (!model_and_inputs(positional, a.inputs_dir, "analyze --help", &a.model, &a.inputs, error))
     return false;
-  }
-  a.model = positional[0];
-  a.inputs.assign(positional.begin() + 1, positional.end());
-  if (!a.inputs.empty() && !a.inputs_dir.empty()) {
-    *error = "give inputs either on the command line or with --inputs-dir, not both";
-    return false;
-  }
   *out = std::move(a);
   return true;
 }

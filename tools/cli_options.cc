@@ -271,17 +271,25 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
     *error = "--bench does not write outputs; run without --bench to use -o";
     return false;
   }
+  if (!model_and_inputs(positional, o.inputs_dir, "--help", &o.model, &o.inputs, error))
+    return false;
+  *out = std::move(o);
+  return true;
+}
+
+bool model_and_inputs(const std::vector<std::string> &positional, const std::string &inputs_dir,
+                      const std::string &help, std::string *model, std::vector<std::string> *inputs,
+                      std::string *error) {
   if (positional.empty()) {
-    *error = "missing MODEL.onnx argument (see --help)";
+    *error = "missing MODEL.onnx argument (see " + help + ")";
     return false;
   }
-  o.model = positional[0];
-  o.inputs.assign(positional.begin() + 1, positional.end());
-  if (!o.inputs.empty() && !o.inputs_dir.empty()) {
+  *model = positional[0];
+  inputs->assign(positional.begin() + 1, positional.end());
+  if (!inputs->empty() && !inputs_dir.empty()) {
     *error = "give inputs either on the command line or with --inputs-dir, not both";
     return false;
   }
-  *out = std::move(o);
   return true;
 }
 

@@ -64,6 +64,12 @@ class ArgReader {
   std::vector<std::string> positional_;
 };
 
+// positional[0] is the model, the rest its INPUT arguments, which exclude
+// --inputs-dir; false with a one-line `error` (naming `help`) otherwise.
+bool model_and_inputs(const std::vector<std::string> &positional, const std::string &inputs_dir,
+                      const std::string &help, std::string *model, std::vector<std::string> *inputs,
+                      std::string *error);
+
 // Parses argv[1..]; false with a one-line message on a usage error. Options may
 // appear anywhere; "--" ends them. Values go as "--opt V" or "--opt=V".
 bool parse_args(int argc, const char *const *argv, Options *out, std::string *error);
