@@ -46,6 +46,11 @@ Attribute attr_floats(const std::vector<float> &v) {
   return a;
 }
 
+std::vector<NodeOrigin> Node::imported_nodes() const {
+  if (!origins.empty()) return origins;
+  return {NodeOrigin{op_type, name}};
+}
+
 int64_t Node::attr_int(const std::string &key, int64_t fallback) const {
   auto it = attrs.find(key);
   return it == attrs.end() ? fallback : it->second.i;

@@ -62,6 +62,12 @@ Attribute attr_floats(const std::vector<float> &v);
 
 struct Node;
 
+// One node of the graph as imported, named by a node a pass fused it into.
+struct NodeOrigin {
+  std::string op_type;
+  std::string name;
+};
+
 // The body of a graph attribute (If's then_branch, Loop's body, one graph of
 // a GRAPHS attribute), held so that a load can name every operator a body
 // needs: its nodes carry op type, name, domain, opset and their own bodies,
@@ -80,6 +86,12 @@ struct Node {
   std::vector<int> outputs;  // value ids; -1 for an omitted optional output
   std::map<std::string, Attribute> attrs;
   std::vector<Subgraph> subgraphs;  // graph attributes' bodies, in attribute order
+  // Provenance: when a pass fused several imported nodes into this one
+  // (FusedGemm, FusedConv, Gelu, LayerNormalization, a Conv or Gemm that
+  // absorbed a BatchNormalization), those nodes in data-flow order, this
+  // node's own name first for the matmul/conv ones. Empty for a node as
+  // imported. What analyze and --profile report under the model's own names.
+  std::vector<NodeOrigin> origins;
 
   bool has_attr(const std::string &key) const { return attrs.count(key) != 0; }
   int64_t attr_int(const std::string &key, int64_t fallback) const;
@@ -89,6 +101,8 @@ struct Node {
   std::vector<float> attr_floats(const std::string &key) const;
   // `Relu (node "fc1_relu", ai.onnx opset 13)`: how messages name a node.
   std::string describe() const;
+  // `origins`, or this node itself when it is as imported.
+  std::vector<NodeOrigin> imported_nodes() const;
 };
 
 struct Graph {

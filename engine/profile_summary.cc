@@ -4,15 +4,18 @@
 #include <cstring>
 #include <map>
 
+#include "engine/analysis.h"
+#include "engine/passes/sparsity_rules.h"
+
 namespace si {
 
-namespace {
-
-double median(std::vector<double> v) {
+double median_of(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
 }
+
+namespace {
 
 // "sparse", "dense:rows_gemv", or "dense:rows_gemv 60/sparse 40" when calls
 // differed.
@@ -51,9 +54,9 @@ ProfileSummary summarize_profile(const std::vector<RunProfile> &runs) {
       if (std::strncmp(m.path, "sparse", 6) == 0) sparse_work += m.weight_bytes_dense;
       read += m.weight_bytes_read;
     }
-    s.time_us = median(times);
+    s.time_us = median_of(times);
     if (s.consumer) {
-      s.density = densities.empty() ? -1 : median(densities);
+      s.density = densities.empty() ? -1 : median_of(densities);
       s.path = path_summary(paths);
     }
     out.total_us += s.time_us;
@@ -62,6 +65,36 @@ ProfileSummary summarize_profile(const std::vector<RunProfile> &runs) {
   if (all_work > 0) out.sparse_work_share = double(sparse_work) / double(all_work);
   out.weight_bytes_read = double(read) / double(runs.size());
   out.weight_bytes_dense = double(all_work) / double(runs.size());
+  return out;
+}
+
+ProfileSummary summarize_profile(const std::vector<RunProfile> &runs, const Session &session,
+                                 const std::vector<RunProfile> &counted) {
+  ProfileSummary out = summarize_profile(runs);
+  const Graph &graph = session.graph();
+  const bool forced_dense = session.options().mode == ExecMode::kDense;
+  for (size_t i = 0; i < out.steps.size(); ++i) {
+    StepSummary &s = out.steps[i];
+    const Node &node = graph.nodes[runs[0].steps[i].node];
+    NodeOrigin o;
+    if (imported_layer(node, &o) && !(forced_dense && s.consumer)) {
+      const std::string reason = sparse_ineligibility_reason(graph, node);
+      const bool any_sparse = s.path.find("sparse") != std::string::npos;
+      if (!reason.empty() && !any_sparse)
+        s.path =
+            s.path.empty() ? "not eligible: " + reason : s.path + " (not eligible: " + reason + ")";
+    }
+    if (!imported_activation(node, &o)) continue;
+    s.activation = o.name;
+    double sum = 0;
+    size_t n = 0;
+    for (const RunProfile &c : counted) {
+      if (i >= c.steps.size() || c.steps[i].stats.output.count == 0) continue;
+      sum += c.steps[i].stats.output.zero_fraction();
+      ++n;
+    }
+    if (n > 0) s.zero_fraction = sum / double(n);
+  }
   return out;
 }
 

@@ -30,6 +30,13 @@ struct StepSummary {
   // "dense", or per-path call counts when calls differed ("dense 2/sparse 3").
   double density = -1;
   std::string path;
+  // With the graph (summarize_profile's second form): a MatMul/Gemm/Conv/
+  // ConvTranspose that cannot take the sparse path says why, as path
+  // "not eligible: <reason>" (a consumer keeps its dense path and gets the
+  // reason after it); a step whose output is an activation of the model as
+  // imported names it and, with counted runs, its mean exact-zero fraction.
+  std::string activation;     // imported node name, "" if none
+  double zero_fraction = -1;  // -1 when not counted
 };
 
 struct ProfileSummary {
@@ -44,7 +51,17 @@ struct ProfileSummary {
   double weight_bytes_dense = 0;
 };
 
+// The upper median (v[n/2] once sorted; 0 for none): a sample that was measured.
+double median_of(std::vector<double> v);
+
 // `runs` must come from one session (same steps in the same order).
 ProfileSummary summarize_profile(const std::vector<RunProfile> &runs);
+// The same with what `session` (which made the runs) tells: path reasons
+// (in --dense mode only those of non-consumers: a consumer's dense path is
+// then forced, not a verdict), activation names, and the zero fractions of
+// `counted`: runs of the same session with RunProfile::value_stats set, made
+// apart from `runs` so that counting costs none of their time.
+ProfileSummary summarize_profile(const std::vector<RunProfile> &runs, const Session &session,
+                                 const std::vector<RunProfile> &counted);
 
 }  // namespace si

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 
@@ -126,6 +127,27 @@ std::string dims_str(const ValueInfo &info) {
     s += d.size >= 0 ? std::to_string(d.size) : (d.param.empty() ? "?" : d.param);
   }
   return s + "]";
+}
+
+// Channel-blocked tensors hold the same elements in another order, so the
+// counts do not depend on the layout.
+ValueStats value_stats(const Tensor &t) {
+  ValueStats s;
+  if (t.dtype() != DType::kFloat32 || t.numel() == 0 || t.raw() == nullptr) return s;
+  const float *p = t.data<float>();
+  const int64_t n = t.numel();
+  float lo = INFINITY, hi = -INFINITY;
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    zeros += p[i] == 0.f;
+    lo = std::min(lo, p[i]);  // a NaN loses both comparisons
+    hi = std::max(hi, p[i]);
+  }
+  s.count = n;
+  s.zeros = zeros;
+  s.min = lo;
+  s.max = hi;
+  return s;
 }
 
 }  // namespace
@@ -257,7 +279,14 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
     StepRecord rec;
     rec.op_type = node.op_type;
     rec.name = node.name;
+    rec.node = step.node;
     rec.consumer = step.consumer;
+    const Tensor *input =
+        node.inputs.empty() || node.inputs[0] < 0 ? nullptr : value[size_t(node.inputs[0])];
+    if (profile->value_stats && input != nullptr) {
+      rec.stats.input_shape = input->shape();
+      rec.stats.input = value_stats(*input);
+    }
     ctx.profile = &rec.matmul;
     auto t0 = std::chrono::steady_clock::now();
     Status s = run_step(step, value, slots, pool, ctx);
@@ -268,6 +297,7 @@ Status Session::run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outp
     if (!node.outputs.empty() && node.outputs[0] >= 0 &&
         value[size_t(node.outputs[0])] != nullptr) {
       rec.output_shape = value[size_t(node.outputs[0])]->shape();
+      if (profile->value_stats) rec.stats.output = value_stats(*value[size_t(node.outputs[0])]);
     }
     profile->steps.push_back(std::move(rec));
   }

@@ -16,17 +16,39 @@
 
 namespace si {
 
+// Exact zeros and range of one float32 tensor (NaNs count as non-zero and
+// are left out of min/max). count 0: not measured (not float32, or not asked).
+struct ValueStats {
+  int64_t count = 0;
+  int64_t zeros = 0;  // +0.0 and -0.0
+  float min = 0.f, max = 0.f;
+  double zero_fraction() const { return count > 0 ? double(zeros) / double(count) : 0.0; }
+};
+
+// Measured with RunProfile::value_stats only.
+struct StepStats {
+  Shape input_shape;  // input 0
+  ValueStats input;   // input 0, before the step ran (it may compute in place)
+  ValueStats output;  // output 0
+};
+
 // One executed node, as --profile and --trace show it.
 struct StepRecord {
   std::string op_type;
   std::string name;
+  size_t node = 0;     // index into Session::graph().nodes
   Shape output_shape;  // first output
   double time_us = 0;
   bool consumer = false;  // a matmul that may take the sparse path
   MatmulProfile matmul;   // meaningful when consumer
+  StepStats stats;
 };
 
 struct RunProfile {
+  // Also count each step's input 0 and output 0 (StepRecord::stats), for
+  // analyze: one more pass over both per step, outside the step's timer but
+  // not outside the run's. Reads only: outputs stay bit-identical.
+  bool value_stats = false;
   std::vector<StepRecord> steps;  // in execution order
 };
 

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/analysis.h"
 #include "engine/options.h"
 #include "engine/profile_summary.h"
 #include "engine/session.h"
@@ -221,6 +222,67 @@ struct NodeArg {
 
 const char *const kCpuProvider = "CPUExecutionProvider";
 
+// input_feed by name -> the engine's positional inputs.
+std::vector<si::Tensor> feed_inputs(const std::vector<si::ValueInfo> &inputs,
+                                    const py::dict &input_feed, std::vector<py::array> *keep) {
+  std::string all;
+  for (const si::ValueInfo &v : inputs) all += (all.empty() ? "" : ", ") + quoted(v.name);
+  std::vector<si::Tensor> tensors(inputs.size());
+  std::vector<bool> fed(inputs.size(), false);
+  for (auto kv : input_feed) {
+    std::string name = py::str(kv.first);
+    size_t i = 0;
+    while (i < inputs.size() && inputs[i].name != name) ++i;
+    if (i == inputs.size()) {
+      invalid_argument("input_feed has " + quoted(name) +
+                       ", which is not an input of the model (inputs: " + all + ")");
+    }
+    tensors[i] = wrap_input(inputs[i], kv.second, keep);
+    fed[i] = true;
+  }
+  std::string missing;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!fed[i]) missing += (missing.empty() ? "" : ", ") + quoted(inputs[i].name);
+  }
+  if (!missing.empty()) invalid_argument("input_feed lacks model input(s) " + missing);
+  return tensors;
+}
+
+// sparse_infer.analyze's engine half: the report of engine/analysis.h as its
+// JSON text (the one the CLI's --json writes), which __init__.py parses.
+std::string analyze_json(const std::string &path, py::list input_sets,
+                         const si::SessionOptions *sess_options, int64_t iters, int64_t warmup) {
+  if (iters < 1) invalid_argument("analyze: iters is " + std::to_string(iters) + ", expected >= 1");
+  if (warmup < 0)
+    invalid_argument("analyze: warmup is " + std::to_string(warmup) + ", expected >= 0");
+  if (input_sets.empty()) invalid_argument("analyze: no input sets");
+  const si::SessionOptions options = sess_options ? *sess_options : si::SessionOptions();
+  si::Graph graph;
+  {
+    py::gil_scoped_release nogil;
+    check(si::import_onnx_file(path, options, &graph));
+  }
+  std::vector<si::ValueInfo> inputs;
+  for (int v : graph.inputs) inputs.push_back(graph.values[size_t(v)]);
+  std::vector<py::array> keep;
+  std::vector<std::vector<si::Tensor>> sets;
+  for (py::handle set : input_sets) {
+    if (!py::isinstance<py::dict>(set)) {
+      invalid_argument("analyze: each input set must be a dict of input name -> array");
+    }
+    sets.push_back(feed_inputs(inputs, py::reinterpret_borrow<py::dict>(set), &keep));
+  }
+  si::AnalyzeOptions how;
+  how.iters = size_t(iters);
+  how.warmup = size_t(warmup);
+  si::AnalysisReport report;
+  {
+    py::gil_scoped_release nogil;
+    check(si::analyze_model(graph, options, sets, how, &report));
+  }
+  return si::analysis_json(report);
+}
+
 // ONNX Runtime takes provider names, or (name, options) pairs; the engine
 // runs on the CPU whatever is asked, and says so for any other provider.
 void check_providers(py::handle providers) {
@@ -306,18 +368,20 @@ class InferenceSession {
     }
     std::vector<py::array> keep;
     std::vector<si::Tensor> inputs = feed(input_feed, &keep);
-    std::vector<si::RunProfile> runs(static_cast<size_t>(iters));
+    std::vector<si::RunProfile> runs(static_cast<size_t>(iters)), counted(1);
+    counted[0].value_stats = true;  // one untimed run counts the activations' zeros
     si::Status st;
     {
       py::gil_scoped_release nogil;
       std::vector<si::Tensor> results;
       for (int64_t i = 0; i < warmup && st.is_ok(); ++i) st = session_->run(inputs, &results);
+      if (st.is_ok()) st = session_->run(inputs, &results, &counted[0]);
       for (size_t i = 0; i < runs.size() && st.is_ok(); ++i) {
         st = session_->run(inputs, &results, &runs[i]);
       }
     }
     check(std::move(st));
-    const si::ProfileSummary p = si::summarize_profile(runs);
+    const si::ProfileSummary p = si::summarize_profile(runs, *session_, counted);
     py::list layers;
     for (const si::StepSummary &s : p.steps) {
       py::dict layer;
@@ -326,7 +390,10 @@ class InferenceSession {
       layer["output_shape"] = s.output_shape;
       layer["time_us"] = s.time_us;
       layer["density"] = s.density >= 0 ? py::object(py::float_(s.density)) : py::none();
-      layer["path"] = s.consumer ? py::object(py::str(s.path)) : py::none();
+      layer["path"] = s.path.empty() ? py::none() : py::object(py::str(s.path));
+      layer["activation"] = s.activation.empty() ? py::none() : py::object(py::str(s.activation));
+      layer["zero_fraction"] =
+          s.zero_fraction >= 0 ? py::object(py::float_(s.zero_fraction)) : py::none();
       layers.append(layer);
     }
     py::dict out;
@@ -361,28 +428,8 @@ class InferenceSession {
     return out;
   }
 
-  // input_feed by name -> the engine's positional inputs.
   std::vector<si::Tensor> feed(const py::dict &input_feed, std::vector<py::array> *keep) const {
-    std::vector<si::Tensor> tensors(inputs_.size());
-    std::vector<bool> fed(inputs_.size(), false);
-    for (auto kv : input_feed) {
-      std::string name = py::str(kv.first);
-      size_t i = 0;
-      while (i < inputs_.size() && inputs_[i].info.name != name) ++i;
-      if (i == inputs_.size()) {
-        invalid_argument("input_feed has " + quoted(name) +
-                         ", which is not an input of the model (inputs: " + names_list(inputs_) +
-                         ")");
-      }
-      tensors[i] = wrap_input(inputs_[i].info, kv.second, keep);
-      fed[i] = true;
-    }
-    std::string missing;
-    for (size_t i = 0; i < inputs_.size(); ++i) {
-      if (!fed[i]) missing += (missing.empty() ? "" : ", ") + quoted(inputs_[i].info.name);
-    }
-    if (!missing.empty()) invalid_argument("input_feed lacks model input(s) " + missing);
-    return tensors;
+    return feed_inputs(session_->inputs(), input_feed, keep);
   }
 
   static std::string names_list(const std::vector<NodeArg> &args) {
@@ -485,6 +532,8 @@ PYBIND11_MODULE(_sparse_infer, m) {
            py::arg("iters") = si::kDefaultProfileRuns,
            py::arg("warmup") = si::kDefaultProfileWarmupRuns);
 
+  m.def("_analyze_json", &analyze_json, py::arg("path"), py::arg("input_sets"),
+        py::arg("sess_options") = py::none(), py::arg("iters") = 20, py::arg("warmup") = 3);
   m.def("get_available_providers", [] { return std::vector<std::string>{kCpuProvider}; });
   m.def("get_device", [] { return "CPU"; });
 }

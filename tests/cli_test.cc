@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "importers/onnx/onnx_importer.h"
+#include "tools/analyze_report.h"
 #include "tools/bench_stats.h"
 #include "tools/cli_options.h"
 #include "tools/input_sets.h"
@@ -794,6 +795,35 @@ TEST(CliErrors, UsageErrorsExitOne) {
                 "/tmp/si_one_file.bin"},
                1, "8 input sets");
   expect_error({model_path(), data_path("input_0.bin"), "--inputs-dir", "/tmp"}, 1, "--inputs-dir");
+  expect_error({model_path(), data_path("input_0.bin"), "--json", "/tmp/si_x.json"}, 1,
+               "--json needs --bench or --profile");
+  // analyze: the same conventions.
+  expect_error({"analyze"}, 1, "analyze: missing MODEL.onnx");
+  expect_error({"analyze", model_path(), "--frobnicate"}, 1, "unknown option '--frobnicate'");
+  expect_error({"analyze", model_path(), "--iters", "0"}, 1, "--iters");
+  expect_error({"analyze", model_path()}, 3, "too few inputs");
+  expect_error({"analyze", "/nonexistent_si.onnx", data_path("input_0.bin")}, 2,
+               "/nonexistent_si.onnx");
+  // A folder with neither test_data_set_* nor <input name>.npy/.bin.
+  expect_error({"analyze", model_path(), "--inputs-dir", source_dir() + "/models"}, 3,
+               "no <input name>.npy or .bin for input(s) input");
+}
+
+TEST(Cli, AnalyzeHelpAndProfileJson) {
+  Result help = expect_ok({"analyze", "--help"});
+  EXPECT_EQ(help.out.rfind("usage: sparse-infer analyze MODEL.onnx", 0), 0u) << help.out;
+  EXPECT_NE(expect_ok({"--help"}).out.find("sparse-infer analyze MODEL.onnx"), std::string::npos);
+  TempDir dir;
+  Result r =
+      expect_ok({model_path(), data_path("input_0.bin"), "--profile", "--json", dir / "p.json"});
+  EXPECT_NE(r.out.find(" zeros "), std::string::npos) << r.out;
+  const std::string json = slurp(dir / "p.json");
+  // The Relus were fused into their Gemms; the profile still names them.
+  EXPECT_NE(json.find("\"node\": \"/0/Gemm\", \"output_shape\": [1, 256]"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"activation\": \"/1/Relu\", \"zero_fraction\": 0."), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"activation\": \"/3/Relu\""), std::string::npos) << json;
 }
 
 TEST(CliErrors, BadModelsExitTwo) {
@@ -951,6 +981,21 @@ TEST(OutputWriter, DescribesClassifierOutputs) {
   ASSERT_TRUE(Tensor::allocate(DType::kFloat32, {0, 10}, &empty).is_ok());
   EXPECT_EQ(cli::describe_output("e", empty),
             "e: float32 [0,10]\n  values: (none)\n  argmax: []\n");
+}
+
+TEST(AnalyzeReport, ShortensLongNamesKeepingWhatTellsThemApart) {
+  using cli::shorten_middle;
+  EXPECT_EQ(shorten_middle("/fc/Gemm", 10), "/fc/Gemm");
+  // PyTorch's repeated scopes go first, so the block numbers stay.
+  EXPECT_EQ(shorten_middle("/features/features.2/conv/conv.0/conv.0.2/Clip", 30),
+            "/features.2/conv.0.2/Clip");
+  EXPECT_EQ(shorten_middle("/features/features.3/conv/conv.0/conv.0.2/Clip", 30),
+            "/features.3/conv.0.2/Clip");
+  // Then the middle: a third of the kept characters from the head.
+  const std::string long_name = std::string(100, 'a') + "/" + std::string(100, 'b') + "/Relu";
+  const std::string cut = shorten_middle(long_name, 20);
+  EXPECT_EQ(cut, "aaaaa...bbbbbbb/Relu");
+  EXPECT_EQ(cut.size(), 20u);
 }
 
 TEST(InputSets, NaturalOrder) {

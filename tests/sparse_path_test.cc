@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -84,6 +85,43 @@ TEST(SparsePath, DigitsMlpMatchesPyTorchInEveryMode) {
     Tensor batch = f32({16, 64}, read_floats(dir + "batch_16.bin"));
     EXPECT_LE(max_rel_error(run1(*s, batch), read_floats(dir + "expected_batch_16.bin")), 1e-4);
   }
+}
+
+// analyze's counting (issue 11): reads only, so the outputs stay bit for bit
+// what a plain run gives; the counts match a count of the same tensor; and
+// each FusedGemm names the Gemm and Relu of the file it stands for.
+TEST(SparsePath, ValueStatsLeaveOutputsAloneAndCountExactZeros) {
+  auto s = load_digits(ExecMode::kAuto);
+  ASSERT_NE(s, nullptr);
+  Tensor x = f32({1, 64}, read_floats(source_dir() + "/models/digits_mlp/input_0.bin"));
+  std::vector<Tensor> plain, counted;
+  ASSERT_TRUE(s->run({x}, &plain).is_ok());
+  RunProfile profile;
+  profile.value_stats = true;
+  ASSERT_TRUE(s->run({x}, &counted, &profile).is_ok());
+  ASSERT_EQ(plain[0].numel(), counted[0].numel());
+  EXPECT_EQ(std::memcmp(plain[0].raw(), counted[0].raw(), plain[0].size_bytes()), 0);
+  ASSERT_EQ(profile.steps.size(), 3u);
+  const StepStats &first = profile.steps[0].stats;
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) zeros += x.data<float>()[i] == 0.f;
+  EXPECT_EQ(first.input.count, 64);
+  EXPECT_EQ(first.input.zeros, zeros);
+  EXPECT_EQ(first.input_shape, (Shape{1, 64}));
+  EXPECT_EQ(first.output.count, 256);
+  EXPECT_EQ(first.output.min, 0.f);  // a Relu's output
+  EXPECT_GT(first.output.max, 0.f);
+  // The second Gemm reads what the first (fused with its Relu) wrote.
+  EXPECT_EQ(profile.steps[1].stats.input.zeros, first.output.zeros);
+  const Node &fused = s->graph().nodes[profile.steps[0].node];
+  ASSERT_EQ(fused.op_type, "FusedGemm");
+  ASSERT_EQ(fused.origins.size(), 2u);
+  EXPECT_EQ(fused.origins[0].op_type + " " + fused.origins[0].name, "Gemm /0/Gemm");
+  EXPECT_EQ(fused.origins[1].op_type + " " + fused.origins[1].name, "Relu /1/Relu");
+  // Without value_stats nothing is counted.
+  RunProfile timed;
+  ASSERT_TRUE(s->run({x}, &counted, &timed).is_ok());
+  EXPECT_EQ(timed.steps[0].stats.output.count, 0);
 }
 
 TEST(SparsePath, DigitsMlpTakesTheSparsePathAfterEachRelu) {

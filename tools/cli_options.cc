@@ -1,10 +1,17 @@
 #include "tools/cli_options.h"
 
+#include <cstdio>
+
 namespace si::cli {
 
-namespace {
+int fail(int code, std::string message) {
+  for (char &c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "sparse-infer: error: %s\n", message.c_str());
+  return code;
+}
 
-// Plain decimal digits only: "-1", "+3", "1e3", "12abc" and overflow are errors.
 bool parse_count(const std::string &text, long lo, long hi, long *out) {
   if (text.empty() || text.size() > 18) return false;
   long v = 0;
@@ -17,7 +24,6 @@ bool parse_count(const std::string &text, long lo, long hi, long *out) {
   return true;
 }
 
-// BYTES with an optional binary suffix K, M or G (case-insensitive): "512M".
 bool parse_bytes(const std::string &text, uint64_t *out) {
   std::string digits = text;
   uint64_t scale = 1;
@@ -45,14 +51,16 @@ bool parse_bytes(const std::string &text, uint64_t *out) {
   return true;
 }
 
-}  // namespace
-
 const char *usage_text() {
   return R"(usage: sparse-infer MODEL.onnx [INPUT ...] [options]
+       sparse-infer analyze MODEL.onnx [INPUT ...] [options]  (analyze --help)
        sparse-infer serve --model-repository DIR [options]   (serve --help)
 
 Runs an ONNX model on the CPU, skipping the work that zero activations after
-a ReLU make unnecessary.
+a ReLU make unnecessary. `sparse-infer analyze MODEL.onnx INPUT...` tells
+whether that pays for a model: per activation its exact zeros, per
+MatMul/Gemm/Conv the zeros it reads and the path it takes (or why it cannot
+be sparse), and the measured speedup over --dense.
 
   INPUT            PATH or NAME=PATH. .bin = raw little-endian data (numpy's
                    tofile), dtype and shape from the model, one unknown dim
@@ -78,18 +86,24 @@ a ReLU make unnecessary.
                    weight memory instead of up to 2x; batch 1 as fast, dense
                    batches of 2 or more after a Relu slower
   --inputs-dir D   input sets from the ONNX test layout: each
-                   D/test_data_set_*/input_N.pb is one set (in natural order)
+                   D/test_data_set_*/input_N.pb is one set (in natural order);
+                   without such folders, one set of D/<input name>.npy or .bin
   --bench          time the run instead of printing outputs: --warmup W
                    (default 10) untimed runs, then --iters N (default 100)
                    timed runs cycling through the input sets. The last line
                    is `latency_us p50=.. p90=.. p99=.. mean=.. iters=N`.
-  --json FILE      with --bench: also write the results as JSON
+  --json FILE      with --bench: also write the results as JSON; with
+                   --profile (no --bench): write the profile as JSON
   --info           print inputs, outputs, weight memory and the op histogram;
                    for a model that cannot run, its inputs, outputs and ops as
                    imported, then what is missing (exit 2)
   --profile        per node: op, name, output shape, time, share of total;
                    for matmuls the input density and the path taken
-                   (sparse/dense); then the share of matmul work that ran
+                   (sparse/dense), for a MatMul/Gemm/Conv that cannot be
+                   sparse "not eligible: <reason>"; for an activation (also
+                   one fused into its Gemm/Conv) its exact-zero share,
+                   counted in one extra run per input set that is not timed;
+                   then the share of matmul work that ran
                    sparse and weight bytes read. Times are medians over warm
                    runs: without --bench, 5 profiled runs (at least one per
                    input set) after 3 warm-up runs (those printing the
@@ -108,112 +122,134 @@ file, wrong size, dtype or shape, wrong number of inputs); 4 internal error.
 )";
 }
 
+ArgReader::ArgReader(int argc, const char *const *argv, std::string *error)
+    : argc_(argc), argv_(argv), error_(error) {}
+
+bool ArgReader::next() {
+  while (++i_ < argc_) {
+    arg_ = argv_[i_];
+    if (options_done_ || arg_.size() < 2 || arg_[0] != '-') {
+      positional_.push_back(arg_);
+      continue;
+    }
+    if (arg_ == "--") {
+      options_done_ = true;
+      continue;
+    }
+    const size_t eq = arg_.find('=');
+    inline_value_ = arg_.compare(0, 2, "--") == 0 && eq != std::string::npos;
+    name_ = inline_value_ ? arg_.substr(0, eq) : arg_;
+    value_ = inline_value_ ? arg_.substr(eq + 1) : std::string();
+    return true;
+  }
+  return false;
+}
+
+bool ArgReader::value(std::string *out) {
+  if (!inline_value_) {
+    if (i_ + 1 >= argc_) {
+      *error_ = "option " + name_ + " needs a value";
+      return false;
+    }
+    value_ = argv_[++i_];
+  }
+  *out = value_;
+  return true;
+}
+
+bool ArgReader::no_value() {
+  if (!inline_value_) return true;
+  *error_ = "option " + name_ + " takes no value";
+  return false;
+}
+
+bool ArgReader::count(long lo, long hi, long *out) {
+  std::string v;
+  if (!value(&v)) return false;
+  if (parse_count(v, lo, hi, out)) return true;
+  *error_ = "option " + name_ + " needs a whole number in [" + std::to_string(lo) + ", " +
+            std::to_string(hi) + "], got '" + v + "'";
+  return false;
+}
+
+bool ArgReader::bytes(uint64_t *out) {
+  std::string v;
+  if (!value(&v)) return false;
+  if (parse_bytes(v, out)) return true;
+  *error_ = "option " + name_ + " needs a byte count (digits, optional suffix K, M or G), got '" +
+            v + "'";
+  return false;
+}
+
+bool ArgReader::path(std::string *out) {
+  if (!value(out)) return false;
+  if (!out->empty()) return true;
+  *error_ = "option " + name_ + " needs a non-empty path";
+  return false;
+}
+
+bool ArgReader::unknown(const std::string &help) {
+  *error_ = "unknown option '" + arg_ + "' (see " + help + ")";
+  return false;
+}
+
 bool parse_args(int argc, const char *const *argv, Options *out, std::string *error) {
   Options o;
   bool dense = false, sparse = false, saw_warmup = false, saw_iters = false;
-  std::vector<std::string> positional;
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (options_done || arg.size() < 2 || arg[0] != '-') {
-      positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      options_done = true;
-      continue;
-    }
-    std::string name = arg, value;
-    bool inline_value = false;
-    size_t eq = arg.find('=');
-    if (arg.compare(0, 2, "--") == 0 && eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      inline_value = true;
-    }
-    auto take_value = [&]() -> bool {
-      if (inline_value) return true;
-      if (i + 1 >= argc) {
-        *error = "option " + name + " needs a value";
-        return false;
-      }
-      value = argv[++i];
-      return true;
-    };
-    auto no_value = [&]() -> bool {
-      if (!inline_value) return true;
-      *error = "option " + name + " takes no value";
-      return false;
-    };
-    auto count = [&](long lo, long hi, long *dst) -> bool {
-      if (!take_value()) return false;
-      if (parse_count(value, lo, hi, dst)) return true;
-      *error = "option " + name + " needs a whole number in [" + std::to_string(lo) + ", " +
-               std::to_string(hi) + "], got '" + value + "'";
-      return false;
-    };
+  ArgReader r(argc, argv, error);
+  while (r.next()) {
+    const std::string &name = r.name();
+    bool ok = true;
+    long n = 0;
     if (name == "-h" || name == "--help") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.help = true;
     } else if (name == "--version") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.version = true;
     } else if (name == "-o" || name == "--output") {
-      if (!take_value()) return false;
-      if (value.empty()) {
-        *error = "option " + name + " needs a non-empty path";
-        return false;
-      }
-      o.output = value;
+      ok = r.path(&o.output);
     } else if (name == "--threads") {
-      long n = 0;
-      if (!count(0, 1024, &n)) return false;
+      ok = r.count(0, 1024, &n);
       o.session.threads = static_cast<int>(n);
     } else if (name == "--max-memory") {
-      if (!take_value()) return false;
-      if (!parse_bytes(value, &o.session.max_memory_bytes)) {
-        *error = "option " + name +
-                 " needs a byte count (digits, optional suffix K, M or G), got '" + value + "'";
-        return false;
-      }
+      ok = r.bytes(&o.session.max_memory_bytes);
     } else if (name == "--dense") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       dense = true;
     } else if (name == "--sparse") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       sparse = true;
     } else if (name == "--single-copy") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.session.single_weight_copy = true;
     } else if (name == "--inputs-dir") {
-      if (!take_value()) return false;
-      o.inputs_dir = value;
+      ok = r.value(&o.inputs_dir);
     } else if (name == "--bench") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.bench = true;
     } else if (name == "--warmup") {
-      if (!count(0, 1000000, &o.warmup)) return false;
+      ok = r.count(0, 1000000, &o.warmup);
       saw_warmup = true;
     } else if (name == "--iters") {
-      if (!count(1, 10000000, &o.iters)) return false;
+      ok = r.count(1, 10000000, &o.iters);
       saw_iters = true;
     } else if (name == "--json") {
-      if (!take_value()) return false;
-      o.json = value;
+      ok = r.value(&o.json);
     } else if (name == "--info") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.info = true;
     } else if (name == "--profile") {
-      if (!no_value()) return false;
+      ok = r.no_value();
       o.profile = true;
     } else if (name == "--trace") {
-      if (!take_value()) return false;
-      o.trace = value;
+      ok = r.value(&o.trace);
     } else {
-      *error = "unknown option '" + arg + "' (see --help)";
-      return false;
+      ok = r.unknown();
     }
+    if (!ok) return false;
   }
+  const std::vector<std::string> &positional = r.positional();
   if (o.help || o.version) {
     *out = std::move(o);
     return true;
@@ -223,25 +259,37 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
     return false;
   }
   o.session.mode = dense ? ExecMode::kDense : sparse ? ExecMode::kSparse : ExecMode::kAuto;
-  if (!o.bench && (saw_warmup || saw_iters || !o.json.empty())) {
-    *error = "--warmup, --iters and --json need --bench";
+  if (!o.bench && (saw_warmup || saw_iters)) {
+    *error = "--warmup and --iters need --bench";
+    return false;
+  }
+  if (!o.bench && !o.profile && !o.json.empty()) {
+    *error = "--json needs --bench or --profile";
     return false;
   }
   if (o.bench && !o.output.empty()) {
     *error = "--bench does not write outputs; run without --bench to use -o";
     return false;
   }
+  if (!model_and_inputs(positional, o.inputs_dir, "--help", &o.model, &o.inputs, error))
+    return false;
+  *out = std::move(o);
+  return true;
+}
+
+bool model_and_inputs(const std::vector<std::string> &positional, const std::string &inputs_dir,
+                      const std::string &help, std::string *model, std::vector<std::string> *inputs,
+                      std::string *error) {
   if (positional.empty()) {
-    *error = "missing MODEL.onnx argument (see --help)";
+    *error = "missing MODEL.onnx argument (see " + help + ")";
     return false;
   }
-  o.model = positional[0];
-  o.inputs.assign(positional.begin() + 1, positional.end());
-  if (!o.inputs.empty() && !o.inputs_dir.empty()) {
+  *model = positional[0];
+  inputs->assign(positional.begin() + 1, positional.end());
+  if (!inputs->empty() && !inputs_dir.empty()) {
     *error = "give inputs either on the command line or with --inputs-dir, not both";
     return false;
   }
-  *out = std::move(o);
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "tools/cli_options.h"
+#include "tools/output_writer.h"
 #include "tools/tensor_io.h"
 
 namespace si::cli {
@@ -40,6 +41,33 @@ bool file_exists(const std::string &path) {
 bool is_directory(const std::string &path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// One set from DIR/<input name>.npy or .bin (the name as given, or escaped
+// as output files are), for a folder with no test_data_set_* in it.
+Status load_named_files(const std::string &dir, const std::vector<ValueInfo> &inputs,
+                        std::vector<InputSet> *sets) {
+  std::vector<std::string> paths;
+  std::string missing;
+  for (const ValueInfo &v : inputs) {
+    std::string found;
+    for (const std::string &name : {v.name, escape_file_name(v.name)})
+      for (const char *ext : {".npy", ".bin"})
+        if (found.empty() && file_exists(dir + "/" + name + ext)) found = dir + "/" + name + ext;
+    if (found.empty()) missing += (missing.empty() ? "" : ", ") + v.name;
+    paths.push_back(found);
+  }
+  if (!missing.empty()) {
+    return invalid_argument(dir +
+                            ": no test_data_set_* folders, and no <input name>.npy or .bin "
+                            "for input(s) " +
+                            missing + " (model inputs: " + input_list(inputs) + ")");
+  }
+  InputSet set;
+  set.label = dir;
+  SI_RETURN_IF_ERROR(load_input_set(paths, inputs, &set));
+  sets->push_back(std::move(set));
+  return Status::ok();
 }
 
 }  // namespace
@@ -152,7 +180,7 @@ Status load_inputs_dir(const std::string &dir, const std::vector<ValueInfo> &inp
     }
   }
   ::closedir(d);
-  if (folders.empty()) return invalid_argument(dir + ": no test_data_set_* folders");
+  if (folders.empty()) return load_named_files(dir, inputs, sets);
   std::sort(folders.begin(), folders.end(), natural_less);
   for (const std::string &folder : folders) {
     std::string base = dir + "/" + folder + "/input_";

@@ -33,6 +33,8 @@ Status load_input_set(const std::vector<std::string> &paths, const std::vector<V
 
 // Every D/test_data_set_*/ folder in natural order ("_2" before "_10"), each
 // with input_0.pb .. input_<n-1>.pb for the model's n inputs and no others.
+// A folder without any such folder is one set: D/<input name>.npy or .bin
+// per input (the name escaped as output files are also found).
 Status load_inputs_dir(const std::string &dir, const std::vector<ValueInfo> &inputs,
                        std::vector<InputSet> *sets);
 

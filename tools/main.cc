@@ -14,6 +14,7 @@
 #include "engine/profile_summary.h"
 #include "engine/session.h"
 #include "importers/onnx/onnx_importer.h"
+#include "tools/analyze_command.h"
 #include "tools/bench_stats.h"
 #include "tools/cli_options.h"
 #include "tools/input_sets.h"
@@ -28,15 +29,6 @@ namespace si::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Exactly one line on stderr per failure, whatever the message holds.
-int fail(int code, std::string message) {
-  for (char &c : message) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  std::fprintf(stderr, "sparse-infer: error: %s\n", message.c_str());
-  return code;
-}
 
 void out(const std::string &text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -167,9 +159,30 @@ int run_failure(const Options &o, const InputSet &set, const Status &s) {
               "running " + (set.label.empty() ? o.model : set.label) + ": " + s.message());
 }
 
-// --profile prints the table, --trace writes the Chrome trace.
+// One untimed run per input set that counts zeros, for the profile's
+// activation column.
+int count_zeros(const Options &o, const Session &session, const std::vector<InputSet> &sets,
+                ProfileReport *report) {
+  std::vector<Tensor> outputs;
+  for (const InputSet &set : sets) {
+    RunProfile counted;
+    counted.value_stats = true;
+    Status s = session.run(set.tensors, &outputs, &counted);
+    if (!s.is_ok()) return run_failure(o, set, s);
+    report->add_counted(counted);
+  }
+  report->set_session(&session);
+  return kExitOk;
+}
+
+// --profile prints the table (and without --bench, --json writes it),
+// --trace writes the Chrome trace.
 int emit_profile(const Options &o, const Session &session, const ProfileReport &report) {
   if (o.profile) out(report.table() + weight_memory_line(session));
+  if (o.profile && !o.bench && !o.json.empty()) {
+    Status s = write_file_atomic(o.json, report.json());
+    if (!s.is_ok()) return fail(kExitUsage, "--json: " + s.message());
+  }
   if (!o.trace.empty()) {
     Status s = write_file_atomic(o.trace, report.chrome_trace());
     if (!s.is_ok()) return fail(kExitUsage, "--trace: " + s.message());
@@ -191,6 +204,8 @@ int run_profile(const Options &o, const Session &session, const std::vector<Inpu
     if (!s.is_ok()) return run_failure(o, set, s);
   }
   ProfileReport report;
+  if (o.profile)
+    if (int code = count_zeros(o, session, sets, &report)) return code;
   RunProfile profile;
   for (size_t i = 0; i < std::max(kDefaultProfileRuns, sets.size()); ++i) {
     const InputSet &set = sets[i % sets.size()];
@@ -230,6 +245,8 @@ int run_bench(const Options &o, const Session &session, double load_ms,
   for (long i = 0; i < o.warmup; ++i) {
     if (int code = run_one(nullptr)) return code;
   }
+  if (o.profile)
+    if (int code = count_zeros(o, session, sets, &report)) return code;
   std::vector<double> samples(static_cast<size_t>(o.iters));
   for (double &us : samples) {
     if (int code = run_one(&us)) return code;
@@ -286,6 +303,7 @@ int emit_outputs(const Options &o, const Session &session, const InputSet &set, 
 }
 
 int run_cli(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "analyze") return analyze_main(argc - 1, argv + 1);
   if (argc > 1 && std::string(argv[1]) == "serve") {
 #ifdef SI_WITH_SERVE
     return serve::serve_main(argc - 1, argv + 1);

@@ -1,29 +1,16 @@
 #include "tools/profile_report.h"
 
+#include <algorithm>
 #include <cstdio>
 
-#include "engine/profile_summary.h"
+#include "engine/json_text.h"
+#include "tools/analyze_report.h"
 
 namespace si::cli {
 
 namespace {
 
-std::string json_escape(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+constexpr size_t kMaxNameWidth = 40;
 
 }  // namespace
 
@@ -31,30 +18,47 @@ void ProfileReport::add(const RunProfile &run) {
   runs_.push_back(run);
 }
 
+void ProfileReport::add_counted(const RunProfile &run) {
+  counted_.push_back(run);
+}
+
+ProfileSummary ProfileReport::summary() const {
+  return session_ != nullptr ? summarize_profile(runs_, *session_, counted_)
+                             : summarize_profile(runs_);
+}
+
 std::string ProfileReport::table() const {
   if (runs_.empty()) return "";
-  const ProfileSummary p = summarize_profile(runs_);
+  const ProfileSummary p = summary();
   std::string out;
-  char line[512];
+  char line[640];
   std::snprintf(line, sizeof line, "profile: median of %zu warm run(s) after %ld warm-up run(s)\n",
                 p.runs, warmup_runs_);
   out += line;
-  std::snprintf(line, sizeof line, "%-16s %-24s %-18s %10s %6s %8s  %s\n", "op", "node", "output",
-                "time_us", "share", "density", "path");
+  size_t width = 24;
+  for (const StepSummary &s : p.steps) width = std::max(width, s.name.size());
+  width = std::min(width, kMaxNameWidth);
+  std::snprintf(line, sizeof line, "%-16s %-*s %-18s %10s %6s %8s %6s  %s\n", "op", int(width),
+                "node", "output", "time_us", "share", "density", "zeros", "path");
   out += line;
   for (const StepSummary &s : p.steps) {
-    std::string density;
+    std::string density, zeros;
+    char buf[32];
     if (s.consumer && s.density >= 0) {
-      char buf[32];
       std::snprintf(buf, sizeof buf, "%.3f", s.density);
       density = buf;
     } else if (s.consumer) {
       density = "-";
     }
-    std::snprintf(line, sizeof line, "%-16s %-24s %-18s %10.1f %5.1f%% %8s  %s\n",
-                  s.op_type.c_str(), s.name.c_str(), shape_str(s.output_shape).c_str(), s.time_us,
+    if (s.zero_fraction >= 0) {
+      std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * s.zero_fraction);
+      zeros = buf;
+    }
+    std::snprintf(line, sizeof line, "%-16s %-*s %-18s %10.1f %5.1f%% %8s %6s  %s\n",
+                  s.op_type.c_str(), int(width), shorten_middle(s.name, width).c_str(),
+                  shape_str(s.output_shape).c_str(), s.time_us,
                   p.total_us > 0 ? 100.0 * s.time_us / p.total_us : 0.0, density.c_str(),
-                  s.path.c_str());
+                  zeros.c_str(), s.path.c_str());
     out += line;
   }
   std::snprintf(line, sizeof line, "total (sum of medians): %.1f us over %zu run(s)\n", p.total_us,
@@ -67,8 +71,38 @@ std::string ProfileReport::table() const {
                   100.0 * p.sparse_work_share, p.weight_bytes_read, p.weight_bytes_dense,
                   100.0 * p.weight_bytes_read / p.weight_bytes_dense);
     out += line;
+  } else {
+    out += "matmul work on the sparse path: none (no MatMul or Gemm here can take it)\n";
   }
   return out;
+}
+
+std::string ProfileReport::json() const {
+  const ProfileSummary p = summary();
+  auto or_null = [](double v) { return v >= 0 ? json_number(v) : std::string("null"); };
+  auto str_or_null = [](const std::string &v) {
+    return v.empty() ? std::string("null") : json_string(v);
+  };
+  std::string out = "{\"runs\": " + std::to_string(p.runs) +
+                    ", \"warmup_runs\": " + std::to_string(warmup_runs_) +
+                    ", \"total_us\": " + json_number(p.total_us) +
+                    ", \"sparse_work_share\": " + or_null(p.sparse_work_share) +
+                    ", \"weight_bytes_read\": " + json_number(p.weight_bytes_read, 15) +
+                    ", \"weight_bytes_dense\": " + json_number(p.weight_bytes_dense, 15) +
+                    ",\n \"layers\": [";
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const StepSummary &s = p.steps[i];
+    std::string shape = "[";
+    for (size_t d = 0; d < s.output_shape.size(); ++d)
+      shape += (d ? ", " : "") + std::to_string(s.output_shape[d]);
+    out += std::string(i ? "," : "") + "\n  {\"op\": " + json_string(s.op_type) +
+           ", \"node\": " + json_string(s.name) + ", \"output_shape\": " + shape +
+           "], \"time_us\": " + json_number(s.time_us) + ", \"density\": " + or_null(s.density) +
+           ", \"path\": " + str_or_null(s.path) + ", \"activation\": " + str_or_null(s.activation) +
+           ", \"zero_fraction\": " +
+           (s.zero_fraction >= 0 ? json_number(s.zero_fraction, 9) : "null") + "}";
+  }
+  return out + "\n ]}\n";
 }
 
 std::string ProfileReport::chrome_trace() const {
@@ -81,9 +115,9 @@ std::string ProfileReport::chrome_trace() const {
       out += first ? "" : ",\n";
       first = false;
       std::snprintf(buf, sizeof buf, "\"ts\":%.3f,\"dur\":%.3f", clock, s.time_us);
-      out += "{\"name\":\"" + json_escape(s.name) + "\",\"cat\":\"Node\",\"ph\":\"X\",\"pid\":1," +
-             "\"tid\":1," + buf + ",\"args\":{\"op_name\":\"" + json_escape(s.op_type) +
-             "\",\"output_shape\":\"" + shape_str(s.output_shape) + "\"";
+      out += "{\"name\":" + json_string(s.name) + ",\"cat\":\"Node\",\"ph\":\"X\",\"pid\":1," +
+             "\"tid\":1," + buf + ",\"args\":{\"op_name\":" + json_string(s.op_type) +
+             ",\"output_shape\":\"" + shape_str(s.output_shape) + "\"";
       if (s.consumer) {
         std::snprintf(buf, sizeof buf, ",\"density\":%.4f,\"path\":\"%s\"", s.matmul.density,
                       s.matmul.path);

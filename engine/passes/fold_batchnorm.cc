@@ -134,6 +134,8 @@ Status fold_batchnorm(Graph *graph) {
       released.push_back(p.inputs[bias_slot]);
     for (int v : released)
       if (--readers[size_t(v)] == 0) g.constants.erase(v);
+    if (p.origins.empty()) p.origins = p.imported_nodes();
+    match::add_origins(bn, &p);
     if (is_onnx(p, "MatMul")) {
       p.op_type = "Gemm";
       p.attrs.clear();

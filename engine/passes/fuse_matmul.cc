@@ -142,6 +142,8 @@ Status fuse_matmul_epilogues(Graph *graph) {
     fused.attrs["transB"] = attr_int(trans_b ? 1 : 0);
     fused.attrs["alpha"] = attr_float(alpha);
     fused.attrs["activation"] = attr_string(relu ? "Relu" : "");
+    match::add_origins(mm, &fused);
+    for (size_t a : absorbed) match::add_origins(g.nodes[a], &fused);
     g.nodes[i] = std::move(fused);
     for (size_t a : absorbed) drop[a] = true;
   }

@@ -124,11 +124,17 @@ inline int add_constant(Graph *g, const std::string &name, Tensor t) {
   return id;
 }
 
-// Puts `fused` in place of the matched `nodes`: the node that wrote `out`
-// keeps its slot, so the order stays topological; the others are marked in
-// `drop` for remove_dropped.
+// Appends the imported nodes `n` stands for to `fused`'s provenance.
+inline void add_origins(const Node &n, Node *fused) {
+  for (NodeOrigin &o : n.imported_nodes()) fused->origins.push_back(std::move(o));
+}
+
+// Puts `fused` in place of the matched `nodes` (recorded, in that order, as
+// its origins): the node that wrote `out` keeps its slot, so the order stays
+// topological; the others are marked in `drop` for remove_dropped.
 inline void replace_match(Graph *g, const Uses &uses, const std::vector<int> &nodes, int out,
                           Node fused, std::vector<bool> *drop) {
+  for (int n : nodes) add_origins(g->nodes[size_t(n)], &fused);
   const int last = uses.producer[size_t(out)];
   for (int n : nodes) (*drop)[size_t(n)] = true;
   g->nodes[size_t(last)] = std::move(fused);
