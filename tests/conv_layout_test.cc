@@ -385,19 +385,30 @@ TEST(ConvLayoutSession, NaNInputSurvivesFusedActivations) {
   const uint32_t seed = test_seed();
   std::mt19937 rng(seed);
   const Graph g = small_cnn(dnnl_channel_block(), seed);
-  std::vector<float> x = uniform(rng, 3 * 9 * 7);
-  x[40] = std::nanf("");
-  const Tensor t = make_f32({1, 3, 9, 7}, x);
-  const auto want = run_session(g, false, 1, t), got = run_session(g, true, 1, t);
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    ASSERT_EQ(got[i].size(), want[i].size());
-    size_t nans = 0;
-    for (size_t j = 0; j < want[i].size(); ++j) {
-      ASSERT_EQ(std::isnan(got[i][j]), std::isnan(want[i][j])) << "output " << i << " at " << j;
-      nans += std::isnan(want[i][j]);
+  // The second batch is large enough for the finite check before c1 (a
+  // block of channels, 9x7, an image) to split over the team; its NaN is in
+  // the last image, so in the last thread's share.
+  struct Case {
+    int64_t batch;
+    int threads;
+  };
+  for (const Case &c : {Case{1, 1}, Case{80, 2}}) {
+    SCOPED_TRACE("batch " + std::to_string(c.batch) + " threads " + std::to_string(c.threads));
+    std::vector<float> x = uniform(rng, c.batch * 3 * 9 * 7);
+    x[size_t((c.batch - 1) * 3 * 9 * 7 + 40)] = std::nanf("");
+    const Tensor t = make_f32({c.batch, 3, 9, 7}, x);
+    const auto want = run_session(g, false, c.threads, t);
+    const auto got = run_session(g, true, c.threads, t);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i].size(), want[i].size());
+      size_t nans = 0;
+      for (size_t j = 0; j < want[i].size(); ++j) {
+        ASSERT_EQ(std::isnan(got[i][j]), std::isnan(want[i][j])) << "output " << i << " at " << j;
+        nans += std::isnan(want[i][j]);
+      }
+      EXPECT_GT(nans, 0u) << "output " << i;
     }
-    EXPECT_GT(nans, 0u) << "output " << i;
   }
 }
 
