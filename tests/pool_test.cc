@@ -1,13 +1,20 @@
 // MaxPool, AveragePool and the global pools through a real Session against
-// textbook loops that test every window tap for being inside the input.
+// textbook loops that test every window tap for being inside the input; the
+// channel-blocked max pool kernels (kernels/vec/maxpool.h), every ISA variant
+// this CPU runs, against the reference on the plain tensor.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "kernels/cpu_features.h"
+#include "kernels/ref/blocked_layout.h"
+#include "kernels/ref/pool_ref.h"
+#include "kernels/vec/maxpool.h"
 #include "tests/op_runner.h"
 #include "tests/ops_test_util.h"
 
@@ -188,6 +195,128 @@ TEST(MaxPoolOp, Uint8AndNaN) {
   ASSERT_TRUE(st.is_ok()) << st.message();
   EXPECT_TRUE(std::isnan(to_vector_f32(res[0])[0]));
   EXPECT_EQ(to_vector_f32(res[0])[1], 1.f);
+}
+
+// ------------------------------------------------- blocked max pool kernels
+
+// Every variant this CPU runs, then the dispatched one.
+std::vector<MaxPoolKernels> max_pool_variants() {
+  std::vector<MaxPoolKernels> v = {{f32_max_pool_blocked__scalar, "scalar"}};
+  const CpuFeatures &cpu = cpu_features();
+  if (cpu.avx2) v.push_back({f32_max_pool_blocked__avx2, "avx2"});
+  if (cpu.avx512f) v.push_back({f32_max_pool_blocked__avx512, "avx512"});
+  v.push_back(max_pool_kernels());
+  return v;
+}
+
+// Any pads (also past the kernel, so whole windows fall in the padding),
+// strides, dilations, ceil_mode, and size-1 dims.
+ref::PoolParams random_blocked_pool(std::mt19937 &rng, int rank) {
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  ref::PoolParams p;
+  p.rank = rank;
+  const bool ceil = pick(0, 1) == 1;
+  for (int i = 0; i < rank; ++i) {
+    p.kernel[i] = pick(1, 4);
+    p.stride[i] = pick(1, 3);
+    p.dilation[i] = pick(1, 3) == 3 ? 2 : 1;
+    p.pad_begin[i] = pick(0, p.kernel[i] + 1);
+    p.pad_end[i] = pick(0, p.kernel[i] + 1);
+    const int64_t k_eff = (p.kernel[i] - 1) * p.dilation[i] + 1;
+    p.in[i] = std::max<int64_t>(pick(1, rank == 3 ? 7 : 19), k_eff - p.pad_begin[i] - p.pad_end[i]);
+    const int64_t span = p.in[i] + p.pad_begin[i] + p.pad_end[i] - k_eff;
+    p.out[i] = (ceil ? (span + p.stride[i] - 1) / p.stride[i] : span / p.stride[i]) + 1;
+  }
+  return p;
+}
+
+std::string describe(const ref::PoolParams &p, int64_t n, int64_t c) {
+  std::string s = "N" + std::to_string(n) + " C" + std::to_string(c);
+  for (int i = 0; i < p.rank; ++i)
+    s += " [in " + std::to_string(p.in[i]) + " out " + std::to_string(p.out[i]) + " k " +
+         std::to_string(p.kernel[i]) + " s " + std::to_string(p.stride[i]) + " d " +
+         std::to_string(p.dilation[i]) + " pads " + std::to_string(p.pad_begin[i]) + "," +
+         std::to_string(p.pad_end[i]) + "]";
+  return s;
+}
+
+bool same_bits(float a, float b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+TEST(MaxPoolBlocked, MatchesReferenceEveryVariant) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  const float kNaN = std::numeric_limits<float>::quiet_NaN();
+  for (const MaxPoolKernels &k : max_pool_variants()) {
+    SCOPED_TRACE(k.isa);
+    for (int iter = 0; iter < 240; ++iter) {
+      const int64_t block = iter % 3 == 0 ? 8 : iter % 3 == 1 ? 16 : 1 + int64_t(rng() % 5);
+      const int64_t n = 1 + iter % 2, c = block * (1 + int64_t(rng() % 3));
+      ref::PoolParams p = random_blocked_pool(rng, 1 + iter % 3);
+      p.planes = n * c;
+      const int threads = 1 + iter % 2;
+      SCOPED_TRACE(describe(p, n, c) + " block " + std::to_string(block) + " threads " +
+                   std::to_string(threads));
+      std::vector<float> x = random_floats(rng, n * c * p.in_plane());
+      // Ties, signed zeros, infinities and NaNs: the first tap of equals and
+      // the first NaN of a window must win, as in the reference.
+      for (float &v : x) {
+        const uint32_t r = rng() % 64;
+        if (r == 0) v = kNaN;
+        if (r == 1) v = -kNaN;
+        if (r == 2) v = 0.f;
+        if (r == 3) v = -0.f;
+        if (r == 4) v = -std::numeric_limits<float>::infinity();
+        if (r == 5) v = std::numeric_limits<float>::lowest();
+        if (r > 5 && r < 12) v = std::round(v);
+      }
+      if (iter % 17 == 0) std::fill(x.begin(), x.end(), -0.f);
+      std::vector<float> want(size_t(n * c * p.out_plane()));
+      ref::f32_max_pool(p, x.data(), want.data(), nullptr, false, 1);
+      std::vector<float> xb(x.size()), yb(want.size(), 7.f), got(want.size());
+      ref::f32_plain_to_blocked(x.data(), n, c, p.in_plane(), block, xb.data());
+      f32_max_pool_blocked(k, p, block, xb.data(), yb.data(), threads);
+      ref::f32_blocked_to_plain(yb.data(), n, c, p.out_plane(), block, got.data());
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_TRUE(same_bits(got[i], want[i]))
+            << "element " << i << ": got " << got[i] << ", want " << want[i];
+    }
+  }
+}
+
+TEST(MaxPoolBlocked, RowRangesComposeAndLeaveTheRestAlone) {
+  // A window wholly in the padding (pads past the kernel) gives lowest(), as
+  // ONNX Runtime; two calls over split row ranges write what one does.
+  ref::PoolParams p;
+  p.rank = 2;
+  p.in[0] = 3, p.in[1] = 4;
+  p.kernel[0] = p.kernel[1] = 2;
+  p.stride[0] = p.stride[1] = 2;
+  p.pad_begin[0] = 3, p.pad_end[1] = 3;
+  p.out[0] = 3, p.out[1] = 4;
+  const int64_t block = 8, c = 16;
+  p.planes = c;
+  std::mt19937 rng(test_seed());
+  const std::vector<float> x = random_floats(rng, c * p.in_plane());
+  for (const MaxPoolKernels &k : max_pool_variants()) {
+    SCOPED_TRACE(k.isa);
+    const int64_t rows = max_pool_blocked_rows(p, block);
+    ASSERT_EQ(rows, 2 * 3);
+    std::vector<float> one(size_t(c * p.out_plane()), 7.f), two(one);
+    k.blocked(p, block, x.data(), one.data(), 0, rows);
+    k.blocked(p, block, x.data(), two.data(), 0, 2);
+    for (float v : std::vector<float>(two.begin() + 2 * 4 * block, two.begin() + 3 * 4 * block))
+      ASSERT_EQ(v, 7.f);
+    k.blocked(p, block, x.data(), two.data(), 2, rows);
+    EXPECT_EQ(one, two);
+    // Output row 0 (o0 = 0) starts at input row -3: every window is padding.
+    for (int64_t i = 0; i < 4 * block; ++i)
+      EXPECT_EQ(one[size_t(i)], std::numeric_limits<float>::lowest());
+  }
 }
 
 TEST(AveragePoolOp, MatchesTextbook) {

@@ -1,7 +1,8 @@
 // MaxPool, AveragePool (1-D to 3-D), GlobalMaxPool and GlobalAveragePool
 // (any rank >= 3) over plain NC[D]HW tensors. A MaxPool between two
 // convolutions may instead be told (kSrcBlockAttr, assign_conv_layouts) that
-// its input and output are channel-blocked; oneDNN then pools in that layout.
+// its input and output are channel-blocked; it then pools in that layout with
+// kernels/vec/maxpool.h.
 // A GlobalAveragePool may read a blocked input (its [N, C, 1...] output is
 // the same bytes in both layouts).
 //
@@ -15,9 +16,8 @@
 
 #include "engine/ops/ops.h"
 #include "engine/ops/window.h"
-#include "kernels/dense/dnnl_pool.h"
-#include "kernels/ref/blocked_layout.h"
 #include "kernels/ref/pool_ref.h"
+#include "kernels/vec/maxpool.h"
 
 namespace si {
 
@@ -68,9 +68,7 @@ class MaxPoolOp final : public OpKernel {
         column_major_(column_major),
         num_outputs_(num_outputs),
         indices_(indices),
-        block_(block) {
-    if (block_ != 0) blocked_ = std::make_unique<DnnlMaxPool>(block_);
-  }
+        block_(block) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -90,7 +88,11 @@ class MaxPoolOp final : public OpKernel {
     Shape y;
     SI_RETURN_IF_ERROR(check(x, &p, &y));
     int64_t *idx = indices_ ? out[1]->data<int64_t>() : nullptr;
-    if (block_ != 0) return run_blocked(p, x, out[0], ctx.threads);
+    if (block_ != 0) {
+      f32_max_pool_blocked(max_pool_kernels(), p, block_, x.data<float>(), out[0]->data<float>(),
+                           ctx.threads);
+      return Status::ok();
+    }
     switch (x.dtype()) {
       case DType::kFloat32:
         ref::f32_max_pool(p, x.data<float>(), out[0]->data<float>(), idx, column_major_,
@@ -121,25 +123,11 @@ class MaxPoolOp final : public OpKernel {
     return pool_problem(x, attrs_, p, y);
   }
 
-  // oneDNN in the blocked layout; a problem it rejects runs the reference on
-  // plain copies.
-  Status run_blocked(const ref::PoolParams &p, const Tensor &x, Tensor *y, int threads) const {
-    const int64_t n = x.dim(0), c = x.dim(1);
-    std::string error;
-    if (blocked_->run(p, n, c, x.data<float>(), y->data<float>(), &error)) return Status::ok();
-    std::vector<float> xp(size_t(x.numel())), yp(size_t(y->numel()));
-    ref::f32_blocked_to_plain(x.data<float>(), n, c, p.in_plane(), block_, xp.data());
-    ref::f32_max_pool(p, xp.data(), yp.data(), nullptr, false, threads);
-    ref::f32_plain_to_blocked(yp.data(), n, c, p.out_plane(), block_, y->data<float>());
-    return Status::ok();
-  }
-
   WindowAttrs attrs_;
   bool column_major_;
   size_t num_outputs_;
   bool indices_;
   int block_;
-  std::unique_ptr<DnnlMaxPool> blocked_;
 };
 
 // ---------------------------------------------------------------- AveragePool
