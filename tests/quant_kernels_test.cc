@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -114,6 +115,48 @@ void expect_near_exact(const std::vector<float> &got, const std::vector<float> &
     }
 }
 
+// One weight format's row kernels, bound to a packed matrix.
+struct RowKernels {
+  std::function<void(const float *, const int32_t *, int64_t, int64_t, int64_t, float *)> gather;
+  std::function<void(const int32_t *, int64_t, float *)> dequant;  // all columns, ldo = n
+};
+
+// Every variant's gather (whole range and a sub-range starting at a multiple
+// of `group`) and dequantized rows against the reference matrix w, bit for
+// bit, and the reference against float64.
+template <typename Bind>
+void check_row_kernels(std::mt19937 &rng, int64_t k, int64_t n, const std::vector<float> &w,
+                       double density, int64_t group, const std::string &name, Bind bind) {
+  const std::vector<float> x = activation(rng, 1, k, density);
+  const Active act(x, 1, k);
+  const std::vector<float> bias = scales(rng, n);
+  const std::vector<float> want = naive_gemm(x, 1, k, w, n, bias, false);
+  for (const QuantKernels &kern : variants()) {
+    const RowKernels rk = bind(kern);
+    const std::string what = name + " " + kern.isa + " density=" + std::to_string(density);
+    std::vector<float> y = bias;
+    rk.gather(x.data(), act.idx.data(), act.count[0], 0, n, y.data());
+    EXPECT_TRUE(same_bits(y, want)) << what;
+    // A sub-range touches only its columns.
+    const int64_t n0 = n / 3 / group * group, n1 = n - n / 4;
+    std::vector<float> part = bias;
+    rk.gather(x.data(), act.idx.data(), act.count[0], n0, n1, part.data());
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_EQ(part[size_t(i)], i >= n0 && i < n1 ? want[size_t(i)] : bias[size_t(i)])
+          << what << " sub-range at " << i;
+    // Every row dequantized, in descending order.
+    std::vector<int32_t> ks(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i) ks[size_t(i)] = int32_t(k - 1 - i);
+    std::vector<float> out(static_cast<size_t>(k * n));
+    rk.dequant(ks.data(), k, out.data());
+    for (int64_t i = 0; i < k; ++i)
+      ASSERT_EQ(
+          0, std::memcmp(out.data() + i * n, w.data() + (k - 1 - i) * n, size_t(n) * sizeof(float)))
+          << what << " dequant row " << i;
+  }
+  expect_near_exact(want, x, 1, k, w, n, bias, name);
+}
+
 // --- int8: DequantizeLinear sources ----------------------------------------
 
 struct Q8Case {
@@ -189,39 +232,19 @@ TEST(PackQs8w, DequantizedMatrixEqualsDequantizeLinear) {
 TEST(Qs8wKernels, GatherAndDequantMatchTheReferenceBitForBit) {
   SI_SEED_TRACE();
   std::mt19937 rng(seed());
-  const std::vector<QuantKernels> kerns = variants();
   for_q8_cases(rng, [&](const Q8Case &c) {
     PackedQs8wRows p;
     ASSERT_TRUE(c.pack(&p));
-    const Qs8wRows view = p.view();
     for (double density : {0.0, 0.3, 1.0}) {
-      const std::vector<float> x = activation(rng, 1, c.k, density);
-      const Active act(x, 1, c.k);
-      const std::vector<float> bias = scales(rng, c.n);
-      const std::vector<float> want = naive_gemm(x, 1, c.k, c.w, c.n, bias, false);
-      for (const QuantKernels &kern : kerns) {
-        const std::string what = c.name() + " " + kern.isa + " density=" + std::to_string(density);
-        std::vector<float> y = bias;
-        kern.qs8w_gather(x.data(), act.idx.data(), act.count[0], view, 0, c.n, y.data());
-        EXPECT_TRUE(same_bits(y, want)) << what;
-        // A sub-range touches only its columns.
-        const int64_t n0 = c.n / 3, n1 = c.n - c.n / 4;
-        std::vector<float> part = bias;
-        kern.qs8w_gather(x.data(), act.idx.data(), act.count[0], view, n0, n1, part.data());
-        for (int64_t i = 0; i < c.n; ++i)
-          ASSERT_EQ(part[size_t(i)], i >= n0 && i < n1 ? want[size_t(i)] : bias[size_t(i)])
-              << what << " sub-range at " << i;
-        // Dequantized rows (every k, so the ks cover all of them).
-        std::vector<int32_t> ks(size_t(c.k));
-        for (int64_t i = 0; i < c.k; ++i) ks[size_t(i)] = int32_t(c.k - 1 - i);
-        std::vector<float> out(size_t(c.k * c.n));
-        kern.qs8w_dequant(view, ks.data(), c.k, 0, c.n, out.data(), c.n);
-        for (int64_t i = 0; i < c.k; ++i)
-          ASSERT_EQ(0, std::memcmp(out.data() + i * c.n, c.w.data() + (c.k - 1 - i) * c.n,
-                                   size_t(c.n) * sizeof(float)))
-              << what << " dequant row " << i;
-      }
-      expect_near_exact(want, x, 1, c.k, c.w, c.n, bias, c.name());
+      check_row_kernels(
+          rng, c.k, c.n, c.w, density, /*group=*/1, c.name(), [&](const QuantKernels &kern) {
+            return RowKernels{
+                [&](const float *x, const int32_t *idx, int64_t count, int64_t n0, int64_t n1,
+                    float *y) { kern.qs8w_gather(x, idx, count, p.view(), n0, n1, y); },
+                [&](const int32_t *ks, int64_t nk, float *out) {
+                  kern.qs8w_dequant(p.view(), ks, nk, 0, c.n, out, c.n);
+                }};
+          });
     }
   });
 }
@@ -318,38 +341,19 @@ TEST(PackQs8w, DequantizedMatrixEqualsMatMulNBits8) {
 TEST(Qu4wKernels, GatherAndDequantMatchTheReferenceBitForBit) {
   SI_SEED_TRACE();
   std::mt19937 rng(seed());
-  const std::vector<QuantKernels> kerns = variants();
   for_nbits_cases(rng, 4, [&](const NBitsCase &c) {
     PackedQu4wRows p;
     ASSERT_TRUE(p.pack(c.source()));
-    const Qu4wRows view = p.view();
     for (double density : {0.0, 0.03, 0.5, 1.0}) {
-      const std::vector<float> x = activation(rng, 1, c.k, density);
-      const Active act(x, 1, c.k);
-      const std::vector<float> bias = scales(rng, c.n);
-      const std::vector<float> want = naive_gemm(x, 1, c.k, c.w, c.n, bias, false);
-      for (const QuantKernels &kern : kerns) {
-        const std::string what = c.name() + " " + kern.isa + " density=" + std::to_string(density);
-        std::vector<float> y = bias;
-        kern.qu4w_gather(x.data(), act.idx.data(), act.count[0], view, 0, c.n, y.data());
-        EXPECT_TRUE(same_bits(y, want)) << what;
-        // Sub-ranges start on a 32-column group.
-        const int64_t n0 = c.n / 64 * 32, n1 = c.n - c.n / 5;
-        std::vector<float> part = bias;
-        kern.qu4w_gather(x.data(), act.idx.data(), act.count[0], view, n0, n1, part.data());
-        for (int64_t i = 0; i < c.n; ++i)
-          ASSERT_EQ(part[size_t(i)], i >= n0 && i < n1 ? want[size_t(i)] : bias[size_t(i)])
-              << what << " sub-range at " << i;
-        std::vector<int32_t> ks(size_t(c.k));
-        for (int64_t i = 0; i < c.k; ++i) ks[size_t(i)] = int32_t(c.k - 1 - i);
-        std::vector<float> out(size_t(c.k * c.n));
-        kern.qu4w_dequant(view, ks.data(), c.k, 0, c.n, out.data(), c.n);
-        for (int64_t i = 0; i < c.k; ++i)
-          ASSERT_EQ(0, std::memcmp(out.data() + i * c.n, c.w.data() + (c.k - 1 - i) * c.n,
-                                   size_t(c.n) * sizeof(float)))
-              << what << " dequant row " << i;
-      }
-      expect_near_exact(want, x, 1, c.k, c.w, c.n, bias, c.name());
+      check_row_kernels(
+          rng, c.k, c.n, c.w, density, /*group=*/32, c.name(), [&](const QuantKernels &kern) {
+            return RowKernels{
+                [&](const float *x, const int32_t *idx, int64_t count, int64_t n0, int64_t n1,
+                    float *y) { kern.qu4w_gather(x, idx, count, p.view(), n0, n1, y); },
+                [&](const int32_t *ks, int64_t nk, float *out) {
+                  kern.qu4w_dequant(p.view(), ks, nk, 0, c.n, out, c.n);
+                }};
+          });
     }
   });
 }
