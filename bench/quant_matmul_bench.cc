@@ -12,7 +12,9 @@
 // bytes the call must read: active rows of codes plus, for int4, the scale
 // (and zero-point) rows of every block with an active row; ceiling_us =
 // read_MB / this machine's measured read bandwidth (printed first); eff =
-// ceiling_us / p50_us (1.0 = bound by the bytes read).
+// ceiling_us / p50_us (1.0 = bound by the bytes read); w_per_ns = weights
+// applied per ns. The hot/ runs hold one small copy in L2 and give each
+// kernel's arithmetic ceiling in w_per_ns.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -62,8 +64,11 @@ struct ShapeWeights {
 };
 ShapeWeights g_weights;
 
+// Copies of a matrix of `bytes` that together exceed the weight set (one
+// copy in the hot runs, which measure the kernels' own ceiling).
+bool g_hot = false;
 size_t copies(size_t bytes) {
-  return kWeightSetBytes / bytes + 1;
+  return g_hot ? 1 : kWeightSetBytes / bytes + 1;
 }
 
 std::vector<uint8_t> random_bytes(std::mt19937 &rng, size_t n) {
@@ -149,7 +154,9 @@ double bytes_read(Format f, const std::vector<float> &x, int64_t n) {
   }
 }
 
-void run(benchmark::State &state, Format f, int64_t k, int64_t n, double density, int threads) {
+void run(benchmark::State &state, Format f, int64_t k, int64_t n, double density, int threads,
+         bool hot) {
+  g_hot = hot;
   ShapeWeights &w = weights(f, k, n);
   const auto inputs = make_inputs(k, density);
   std::vector<float> y(static_cast<size_t>(n)), bias(static_cast<size_t>(n), 0.5f);
@@ -196,6 +203,9 @@ void run(benchmark::State &state, Format f, int64_t k, int64_t n, double density
   state.counters["read_MB"] = bytes / 1e6;
   state.counters["ceiling_us"] = ceiling_us;
   state.counters["eff"] = p50 > 0 ? ceiling_us / p50 : 0;
+  // Weights applied per ns: in the hot runs (weights in L2) the kernel's own
+  // arithmetic ceiling.
+  state.counters["w_per_ns"] = p50 > 0 ? double(nnz) / double(calls) * double(n) / p50 * 1e-3 : 0;
 }
 
 }  // namespace
@@ -205,6 +215,14 @@ int main(int argc, char **argv) {
   for (int t : {1, 2}) g_read_gbps[t] = measure_read_bandwidth(t);
   std::printf("read bandwidth (sum over 256 MiB): %.1f GB/s 1 thread, %.1f GB/s 2 threads\n",
               g_read_gbps[1], g_read_gbps[2]);
+  // Hot: one 64 x 2048 copy per format (L2-resident), every row active.
+  for (Format f : {Format::kF32, Format::kQs8w, Format::kQu4wB32, Format::kQu4wB128}) {
+    const std::string name = std::string("hot/") + format_name(f) + "/K64xN2048/t1/d1.00";
+    benchmark::RegisterBenchmark(name.c_str(), run, f, 64, 2048, 1.0, 1, true)
+        ->UseManualTime()
+        ->Iterations(2000)
+        ->Unit(benchmark::kMicrosecond);
+  }
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {2048, 8192}, {8192, 2048}};
   for (auto [k, n] : shapes)
     for (Format f : {Format::kF32, Format::kQs8w, Format::kQu4wB32, Format::kQu4wB128})
@@ -213,7 +231,7 @@ int main(int argc, char **argv) {
           char name[96];
           std::snprintf(name, sizeof name, "%s/K%ldxN%ld/t%d/d%.2f", format_name(f), long(k),
                         long(n), threads, d);
-          benchmark::RegisterBenchmark(name, run, f, k, n, d, threads)
+          benchmark::RegisterBenchmark(name, run, f, k, n, d, threads, false)
               ->UseManualTime()
               ->Iterations(kIterations)
               ->Unit(benchmark::kMicrosecond);
