@@ -8,13 +8,15 @@
 // active rows change every call) and, per format, enough weight copies to
 // exceed 64 MiB (twice the L3), cycled through.
 //
-// Counters (from the median call, p50_us): density (measured); read_MB =
-// bytes the call must read: active rows of codes plus, for int4, the scale
-// (and zero-point) rows of every block with an active row; ceiling_us =
-// read_MB / this machine's measured read bandwidth (printed first); eff =
-// ceiling_us / p50_us (1.0 = bound by the bytes read); w_per_ns = weights
-// applied per ns. The hot/ runs hold one small copy in L2 and give each
-// kernel's arithmetic ceiling in w_per_ns.
+// Each iteration times the four formats back to back on the same input, so
+// their ratios survive a shared machine's changing load. Counters, per
+// format, from its median call: <fmt>_us; <fmt>_MB = bytes the call must
+// read (active rows of codes plus, for int4, the scale and zero-point rows of
+// every block with an active row); <fmt>_eff = the time those bytes take at
+// this machine's measured read bandwidth (printed first) / <fmt>_us (1.0 =
+// bound by the bytes read); <fmt>_wpns = weights applied per ns;
+// f32_over_<fmt> = the speedup over float32. The hot/ run holds one small
+// copy per format in L2: <fmt>_wpns there is the kernel's arithmetic ceiling.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -154,58 +156,72 @@ double bytes_read(Format f, const std::vector<float> &x, int64_t n) {
   }
 }
 
-void run(benchmark::State &state, Format f, int64_t k, int64_t n, double density, int threads,
-         bool hot) {
+constexpr Format kFormats[] = {Format::kF32, Format::kQs8w, Format::kQu4wB32, Format::kQu4wB128};
+
+// One call of format f on copy wi.
+void call(Format f, ShapeWeights &w, size_t wi, const float *x, const si::ActiveRows &act,
+          const float *bias, float *y, int threads) {
+  const int64_t k = w.k, n = w.n;
+  switch (f) {
+    case Format::kF32:
+      return si::f32_sparse_rows_gemm(x, 1, k, act, w.f32[wi % w.f32.size()], bias, y, n, threads);
+    case Format::kQs8w:
+      return si::f32_qs8w_sparse_rows_gemm(x, 1, k, act, w.q8[wi % w.q8.size()], bias, y, n,
+                                           threads);
+    default: {
+      const auto &set = w.q4[f == Format::kQu4wB32 ? 0 : 1];
+      return si::f32_qu4w_sparse_rows_gemm(x, 1, k, act, set[wi % set.size()], bias, y, n, threads);
+    }
+  }
+}
+
+// Every iteration runs the four formats back to back on the same input (each
+// on its own rotating copy), so their ratios hold even when the machine's
+// load changes during the run. Counters per format: <fmt>_us (p50),
+// <fmt>_MB (bytes read per call), <fmt>_eff (bytes ceiling / p50),
+// <fmt>_wpns (weights applied per ns), and f32_over_<fmt> (speedup).
+void run(benchmark::State &state, int64_t k, int64_t n, double density, int threads, bool hot) {
   g_hot = hot;
-  ShapeWeights &w = weights(f, k, n);
+  ShapeWeights *w = nullptr;
+  for (Format f : kFormats) w = &weights(f, k, n);
   const auto inputs = make_inputs(k, density);
   std::vector<float> y(static_cast<size_t>(n)), bias(static_cast<size_t>(n), 0.5f);
   std::vector<int32_t> idx(static_cast<size_t>(k));
   int64_t count = 0, nnz = 0, calls = 0;
-  Samples samples;
+  Samples samples[4], timer;
   size_t it = 0;
   omp_set_num_threads(threads);
-  const size_t n_copies = f == Format::kF32    ? w.f32.size()
-                          : f == Format::kQs8w ? w.q8.size()
-                                               : w.q4[f == Format::kQu4wB32 ? 0 : 1].size();
   for (auto _ : state) {
     const std::vector<float> &x = inputs[it % kInputSets];
-    const size_t wi = it % n_copies;
-    samples.time(state, [&] {
-      nnz += si::f32_find_active_rows(x.data(), 1, k, k, idx.data(), &count);
-      const si::ActiveRows act{idx.data(), &count, k};
-      switch (f) {
-        case Format::kF32:
-          si::f32_sparse_rows_gemm(x.data(), 1, k, act, w.f32[wi], bias.data(), y.data(), n,
-                                   threads);
-          break;
-        case Format::kQs8w:
-          si::f32_qs8w_sparse_rows_gemm(x.data(), 1, k, act, w.q8[wi], bias.data(), y.data(), n,
-                                        threads);
-          break;
-        default:
-          si::f32_qu4w_sparse_rows_gemm(x.data(), 1, k, act,
-                                        w.q4[f == Format::kQu4wB32 ? 0 : 1][wi], bias.data(),
-                                        y.data(), n, threads);
+    timer.time(state, [&] {
+      for (int i = 0; i < 4; ++i) {
+        samples[i].time(state, [&] {
+          // The producer's pass that finds active rows is part of the cost.
+          nnz += si::f32_find_active_rows(x.data(), 1, k, k, idx.data(), &count);
+          call(kFormats[i], *w, it, x.data(), si::ActiveRows{idx.data(), &count, k}, bias.data(),
+               y.data(), threads);
+        });
+        benchmark::DoNotOptimize(y.data());
       }
     });
-    benchmark::DoNotOptimize(y.data());
     ++it;
     ++calls;
   }
-  double bytes = 0;
-  for (const auto &x : inputs) bytes += bytes_read(f, x, n);
-  bytes /= double(inputs.size());
-  const double p50 = samples.median_us();
-  const double ceiling_us = bytes / (g_read_gbps[threads] * 1e3);
-  state.counters["density"] = double(nnz) / double(calls * k);
-  state.counters["p50_us"] = p50;
-  state.counters["read_MB"] = bytes / 1e6;
-  state.counters["ceiling_us"] = ceiling_us;
-  state.counters["eff"] = p50 > 0 ? ceiling_us / p50 : 0;
-  // Weights applied per ns: in the hot runs (weights in L2) the kernel's own
-  // arithmetic ceiling.
-  state.counters["w_per_ns"] = p50 > 0 ? double(nnz) / double(calls) * double(n) / p50 * 1e-3 : 0;
+  state.counters["density"] = double(nnz) / double(4 * calls * k);
+  const double f32_us = samples[0].median_us();
+  for (int i = 0; i < 4; ++i) {
+    double bytes = 0;
+    for (const auto &x : inputs) bytes += bytes_read(kFormats[i], x, n);
+    bytes /= double(inputs.size());
+    const double p50 = samples[i].median_us();
+    const std::string f = format_name(kFormats[i]);
+    state.counters[f + "_us"] = p50;
+    state.counters[f + "_MB"] = bytes / 1e6;
+    state.counters[f + "_eff"] = p50 > 0 ? bytes / (g_read_gbps[threads] * 1e3) / p50 : 0;
+    state.counters[f + "_wpns"] =
+        p50 > 0 ? double(nnz) / double(4 * calls) * double(n) / p50 * 1e-3 : 0;
+    if (i > 0) state.counters["f32_over_" + f] = p50 > 0 ? f32_us / p50 : 0;
+  }
 }
 
 }  // namespace
@@ -216,26 +232,21 @@ int main(int argc, char **argv) {
   std::printf("read bandwidth (sum over 256 MiB): %.1f GB/s 1 thread, %.1f GB/s 2 threads\n",
               g_read_gbps[1], g_read_gbps[2]);
   // Hot: one 64 x 2048 copy per format (L2-resident), every row active.
-  for (Format f : {Format::kF32, Format::kQs8w, Format::kQu4wB32, Format::kQu4wB128}) {
-    const std::string name = std::string("hot/") + format_name(f) + "/K64xN2048/t1/d1.00";
-    benchmark::RegisterBenchmark(name.c_str(), run, f, 64, 2048, 1.0, 1, true)
-        ->UseManualTime()
-        ->Iterations(2000)
-        ->Unit(benchmark::kMicrosecond);
-  }
+  benchmark::RegisterBenchmark("hot/K64xN2048/t1/d1.00", run, 64, 2048, 1.0, 1, true)
+      ->UseManualTime()
+      ->Iterations(1000)
+      ->Unit(benchmark::kMicrosecond);
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 4096}, {2048, 8192}, {8192, 2048}};
   for (auto [k, n] : shapes)
-    for (Format f : {Format::kF32, Format::kQs8w, Format::kQu4wB32, Format::kQu4wB128})
-      for (int threads : {1, 2})
-        for (double d : {1.0, 0.5, 0.1, 0.03}) {
-          char name[96];
-          std::snprintf(name, sizeof name, "%s/K%ldxN%ld/t%d/d%.2f", format_name(f), long(k),
-                        long(n), threads, d);
-          benchmark::RegisterBenchmark(name, run, f, k, n, d, threads, false)
-              ->UseManualTime()
-              ->Iterations(kIterations)
-              ->Unit(benchmark::kMicrosecond);
-        }
+    for (int threads : {1, 2})
+      for (double d : {1.0, 0.5, 0.1, 0.03}) {
+        char name[96];
+        std::snprintf(name, sizeof name, "K%ldxN%ld/t%d/d%.2f", long(k), long(n), threads, d);
+        benchmark::RegisterBenchmark(name, run, k, n, d, threads, false)
+            ->UseManualTime()
+            ->Iterations(kIterations)
+            ->Unit(benchmark::kMicrosecond);
+      }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
