@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/quant/quant_detail.h"
 #include "kernels/quant/quant_kernels.h"
 
@@ -9,7 +11,8 @@
 // in [-15, 15], before widening, converting and scaling. A group's scales are
 // the block's scale row (shared by the block's active rows, so mostly from
 // cache when several rows of a block are active: bench/RESULTS.md measures
-// what they cost when few are).
+// what they cost when few are). The AVX2 passes prefetch the next pass's
+// rows as the int8 kernels do (qs8w_kernels.cc says why).
 
 namespace si {
 
@@ -76,7 +79,7 @@ __attribute__((target("avx2,fma"))) inline void dq4_avx2(const Row4 &r, int64_t 
 template <int R, bool kZero>
 __attribute__((target("avx2,fma"))) void pass4_avx2(const float *x, const int32_t *idx,
                                                     const Qu4wRows &w, int64_t n0, int64_t n1,
-                                                    float *y) {
+                                                    float *y, const int32_t *next, int nn) {
   Row4 r[R];
   __m256 a[R];
 #pragma GCC unroll 4
@@ -85,7 +88,12 @@ __attribute__((target("avx2,fma"))) void pass4_avx2(const float *x, const int32_
     a[i] = _mm256_set1_ps(x[idx[i]]);
   }
   const int64_t g0 = n0 / 32, g1 = n0 / 32 + (n1 - n0) / 32;
+  const uint8_t *pf[4];
+  for (int i = 0; i < nn; ++i) pf[i] = w.q + next[i] * w.ldq;
   for (int64_t g = g0; g < g1; ++g) {
+    if ((g & 3) == 0)
+      for (int i = 0; i < nn; ++i)
+        _mm_prefetch(reinterpret_cast<const char *>(pf[i] + g * 16), _MM_HINT_T0);
     float *yg = y + g * 32;
     __m256 acc[4] = {_mm256_loadu_ps(yg), _mm256_loadu_ps(yg + 8), _mm256_loadu_ps(yg + 16),
                      _mm256_loadu_ps(yg + 24)};
@@ -105,8 +113,11 @@ __attribute__((target("avx2,fma"))) void gather4_avx2(const float *x, const int3
                                                       int64_t count, const Qu4wRows &w, int64_t n0,
                                                       int64_t n1, float *y) {
   int64_t j = 0;
-  for (; j + 4 <= count; j += 4) pass4_avx2<4, kZero>(x, idx + j, w, n0, n1, y);
-  for (; j < count; ++j) pass4_avx2<1, kZero>(x, idx + j, w, n0, n1, y);
+  for (; j + 4 <= count; j += 4) {
+    const int nn = int(std::min<int64_t>(4, count - j - 4));
+    pass4_avx2<4, kZero>(x, idx + j, w, n0, n1, y, idx + j + 4, nn);
+  }
+  for (; j < count; ++j) pass4_avx2<1, kZero>(x, idx + j, w, n0, n1, y, nullptr, 0);
 }
 
 template <bool kZero>
