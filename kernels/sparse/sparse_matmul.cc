@@ -105,19 +105,10 @@ void gemv(const float *x, const int32_t *idx, int64_t count, const PackedRows &w
   }
 }
 
-// The batch's active entries regrouped by column k of X (CSC): for every k
-// some row needs, the rows that need it and their values, rows ascending.
-struct ActiveColumns {
-  std::vector<int32_t> ks;     // the union of active k, ascending
-  std::vector<int64_t> start;  // entry i of ks owns rows/vals [start[i], start[i+1])
-  std::vector<int32_t> rows;
-  std::vector<float> vals;
-};
+}  // namespace
 
-// Fills `cols` (its buffers are reused across calls on this thread: fresh
-// allocations of this size come from mmap and cost page faults every call).
-void by_column(const float *x, int64_t m, int64_t ldx, int64_t k, const ActiveRows &active,
-               ActiveColumns *cols) {
+void group_by_column(const float *x, int64_t m, int64_t ldx, int64_t k, const ActiveRows &active,
+                     ActiveColumns *cols) {
   std::vector<int64_t> &next = cols->start;  // per k: count, then write cursor
   next.assign(static_cast<size_t>(k), 0);
   int64_t nnz = 0;
@@ -152,8 +143,6 @@ void by_column(const float *x, int64_t m, int64_t ldx, int64_t k, const ActiveRo
   next.insert(next.begin(), 0);
 }
 
-}  // namespace
-
 void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRows &active,
                           const PackedRows &w, const float *bias, float *y, int64_t ldy,
                           int threads) {
@@ -169,7 +158,7 @@ void f32_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const ActiveRo
   // name of a thread_local would mean each worker's own (empty) copy.
   thread_local ActiveColumns scratch;
   ActiveColumns &cols = scratch;
-  by_column(x, m, ldx, w.rows(), active, &cols);
+  group_by_column(x, m, ldx, w.rows(), active, &cols);
   const ScatterRowsAxpyFn scatter = sparse_kernels().scatter_rows_axpy;
   threads = useful_threads(threads, int64_t(cols.ks.size()) * n * int64_t(sizeof(float)));
   int64_t chunk = std::min((n + threads - 1) / threads, kTileYBytes / (m * int64_t(sizeof(float))));

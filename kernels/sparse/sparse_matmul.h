@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "kernels/weight_buffer.h"
 
@@ -41,6 +42,23 @@ struct ActiveRows {
   const int64_t *count;
   int64_t idx_stride;
 };
+
+// The batch's active entries regrouped by column k of X (CSC): for every k
+// some row needs, the rows that need it and their values, rows ascending.
+// The batched kernels read each weight row of the union once and apply it to
+// every row listed under it.
+struct ActiveColumns {
+  std::vector<int32_t> ks;     // the union of active k, ascending
+  std::vector<int64_t> start;  // entry i of ks owns rows/vals [start[i], start[i+1])
+  std::vector<int32_t> rows;
+  std::vector<float> vals;
+};
+
+// Fills `cols` from an [M, K] activation (row stride ldx) and its active
+// sets. Callers keep `cols` across calls (thread_local): fresh buffers of
+// this size come from mmap and cost page faults every call.
+void group_by_column(const float *x, int64_t m, int64_t ldx, int64_t k, const ActiveRows &active,
+                     ActiveColumns *cols);
 
 // Y[m, :] = bias (or 0) + sum over k in active(m) of X[m, k] * W[k, :].
 // One row gathers its active weight rows; a batch is regrouped by column of X
