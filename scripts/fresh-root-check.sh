@@ -15,64 +15,86 @@
 #                bundled digits MLP on its sample input through the installed
 #                CLI and Python module, each to predict the sample's label
 #
+# `--deb FILE.deb` runs the deb install phase alone, on that package (built
+# from this commit elsewhere, or altered to see the check fail).
+#
 # Needs root. Logs: build/fresh-root/*.log. A failure prints the log's first
 # error line and exits non-zero. Uncommitted changes are not part of the check.
 # scripts/dockerfile-check.sh does the same for deploy/Dockerfile.
 set -euo pipefail
+[ "${1:-}" = --deb ] && [ -n "${2:-}" ] && set -- --deb "$(realpath -- "$2")"  # before the cd
 cd "$(dirname "$0")/.."
 name=fresh-root-check
 source scripts/lib/fresh-root.sh
 src=/src/sparse-infer
 
-# --- The README's two commands (as committed): the only ```sh block of
-# "## Quick start", comments after '#' dropped.
+deb=""
+case ${1:-} in
+  "") ;;
+  --deb)
+    [ $# -eq 2 ] && [ -s "$2" ] || die "usage: $0 [--deb FILE.deb]"
+    deb=$2
+    ;;
+  *) die "usage: $0 [--deb FILE.deb]" ;;
+esac
 commit=$(git rev-parse HEAD)  # read once: others may commit while this runs
-block=$(git show "$commit:README.md" | awk '
-  /^## / { sec = ($0 == "## Quick start"); next }
-  !sec { next }
-  /^```/ { if (inb) { inb = 0 } else { inb = 1; blocks++; if ($0 != "```sh") bad = 1 }; next }
-  inb { print }
-  END { if (blocks != 1 || bad) exit 3 }
-') || die "README.md: '## Quick start' must hold exactly one \`\`\`sh code block"
-mapfile -t commands < <(printf '%s\n' "$block" | sed -E 's/(^|[[:space:]])#.*$//; s/[[:space:]]+$//' | grep -v '^$')
-[ ${#commands[@]} -eq 2 ] || die "README.md: the Quick start block must hold two commands (quick start, tests), found ${#commands[@]}"
 head=${commit:0:7}
-echo "$name: commit $head; quick start: '${commands[0]}'; tests: '${commands[1]}'"
+for p in root quickstart test package; do took[$p]=0; done
 
-# Root: the cached tarball and a clone of the commit.
-phase_begin root
-new_root root
-git clone -q --no-hardlinks "$repo" "$root$src" >>"$phase_log" 2>&1 || fail root "git clone"
-git -C "$root$src" checkout -q --detach "$commit" >>"$phase_log" 2>&1 || fail root "git checkout"
-phase_end root
-echo "root: ${took[root]} s ($root_how)"
+if [ -z "$deb" ]; then
+  # --- The README's two commands (as committed): the only ```sh block of
+  # "## Quick start", comments after '#' dropped.
+  block=$(git show "$commit:README.md" | awk '
+    /^## / { sec = ($0 == "## Quick start"); next }
+    !sec { next }
+    /^```/ { if (inb) { inb = 0 } else { inb = 1; blocks++; if ($0 != "```sh") bad = 1 }; next }
+    inb { print }
+    END { if (blocks != 1 || bad) exit 3 }
+  ') || die "README.md: '## Quick start' must hold exactly one \`\`\`sh code block"
+  mapfile -t commands < <(printf '%s\n' "$block" | sed -E 's/(^|[[:space:]])#.*$//; s/[[:space:]]+$//' | grep -v '^$')
+  [ ${#commands[@]} -eq 2 ] || die "README.md: the Quick start block must hold two commands (quick start, tests), found ${#commands[@]}"
+  echo "$name: commit $head; quick start: '${commands[0]}'; tests: '${commands[1]}'"
 
-# Quick start, in full.
-phase_begin quickstart
-in_root "$phase_log" $src "${commands[0]}" || fail "quick start" "'${commands[0]}' exited non-zero"
-grep -q "prediction: 2" "$phase_log" || fail "quick start" "'${commands[0]}' did not print 'prediction: 2'"
-phase_end quickstart
-took[qs_install]=$(installed_seconds "$phase_log")
-echo "quick start: ${took[quickstart]} s: install ${took[qs_install]} s, build and run $((took[quickstart] - took[qs_install])) s"
+  # Root: the cached tarball and a clone of the commit.
+  phase_begin root
+  new_root root
+  git clone -q --no-hardlinks "$repo" "$root$src" >>"$phase_log" 2>&1 || fail root "git clone"
+  git -C "$root$src" checkout -q --detach "$commit" >>"$phase_log" 2>&1 || fail root "git checkout"
+  phase_end root
+  echo "root: ${took[root]} s ($root_how)"
 
-# Tests: install, Release configure and build (CMakePresets.json's release:
-# build-test, with the Python module and the server).
-phase_begin test
-in_root "$phase_log" $src "${commands[1]}" SI_TEST_BUILD_ONLY=1 ||
-  fail "tests" "SI_TEST_BUILD_ONLY=1 '${commands[1]}' exited non-zero"
-phase_end test
-took[test_install]=$(installed_seconds "$phase_log")
-echo "tests: ${took[test]} s: install ${took[test_install]} s, configure and build $((took[test] - took[test_install])) s"
+  # Quick start, in full.
+  phase_begin quickstart
+  in_root "$phase_log" $src "${commands[0]}" || fail "quick start" "'${commands[0]}' exited non-zero"
+  grep -q "prediction: 2" "$phase_log" || fail "quick start" "'${commands[0]}' did not print 'prediction: 2'"
+  phase_end quickstart
+  took[qs_install]=$(installed_seconds "$phase_log")
+  echo "quick start: ${took[quickstart]} s: install ${took[qs_install]} s, build and run $((took[quickstart] - took[qs_install])) s"
 
-# Package: cpack over that build (everything is built already).
-phase_begin package
-in_root "$phase_log" $src/build-test "cpack -G DEB" || fail package "cpack -G DEB exited non-zero"
-debs=("$root$src"/build-test/sparse-infer_*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -s "${debs[0]}" ] || fail package "expected one sparse-infer_*.deb in build-test"
-deb=${debs[0]}
-dpkg-deb -f "$deb" Depends >>"$phase_log"
-phase_end package
-echo "package: ${took[package]} s: ${deb##*/}, Depends: $(dpkg-deb -f "$deb" Depends)"
+  # Tests: install, Release configure and build (CMakePresets.json's release:
+  # build-test, with the Python module and the server).
+  phase_begin test
+  in_root "$phase_log" $src "${commands[1]}" SI_TEST_BUILD_ONLY=1 ||
+    fail "tests" "SI_TEST_BUILD_ONLY=1 '${commands[1]}' exited non-zero"
+  phase_end test
+  took[test_install]=$(installed_seconds "$phase_log")
+  echo "tests: ${took[test]} s: install ${took[test_install]} s, configure and build $((took[test] - took[test_install])) s"
+
+  # Package: cpack over that build (everything is built already).
+  phase_begin package
+  in_root "$phase_log" $src/build-test "cpack -G DEB" || fail package "cpack -G DEB exited non-zero"
+  debs=("$root$src"/build-test/sparse-infer_*.deb)
+  [ ${#debs[@]} -eq 1 ] && [ -s "${debs[0]}" ] || fail package "expected one sparse-infer_*.deb in build-test"
+  deb=${debs[0]}
+  depends=$(dpkg-deb -f "$deb" Depends)
+  echo "Depends: $depends" >>"$phase_log"
+  if tr ',' '\n' <<<"$depends" | grep -qE '^ *[^ ]+-dev( |$)'; then
+    fail package "the .deb depends on a -dev package: $depends"
+  fi
+  phase_end package
+  echo "package: ${took[package]} s: ${deb##*/}, Depends: $depends"
+
+fi
 
 # Deb install: a new root holding the .deb and the bundled model's files,
 # not the sources. --no-install-recommends: the Depends alone must suffice.

@@ -18,10 +18,10 @@ die() { echo "$name: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (mmdebstrap, chroot, mount)"
 case $work in *[[:space:]]*) die "the checkout's path must not contain spaces: $work" ;; esac
 mkdir -p "$work"
-# One check at a time: each deletes the roots it is about to make, and ends
-# every process running in them.
-exec 9>"$work/lock"
-flock -n 9 || die "another fresh-root or Dockerfile check holds $work/lock"
+# One run of each check at a time: a run deletes the roots it is about to
+# make (their names are the check's own), ending every process in them.
+exec 9>"$work/$name.lock"
+flock -n 9 || die "another $name holds $work/$name.lock"
 
 # --- Roots and mounts. Everything mounted lies under a root; nothing is
 # deleted while anything is still mounted there.
@@ -116,6 +116,9 @@ installed_seconds() {
 # deb.debian.org) and its proxy and Release-validity settings. Sets root_how.
 ensure_tarball() {
   root_how="from the cached $tarball"
+  [ -s "$tarball" ] && return 0
+  exec 8>"$work/tarball.lock"
+  flock 8  # the other check may be making it
   [ -s "$tarball" ] && return 0
   if ! command -v mmdebstrap >/dev/null; then
     echo "installing mmdebstrap"
