@@ -93,7 +93,6 @@ if [ -z "$deb" ]; then
   fi
   phase_end package
   echo "package: ${took[package]} s: ${deb##*/}, Depends: $depends"
-
 fi
 
 # Deb install: a new root holding the .deb and the bundled model's files,
