@@ -33,7 +33,7 @@ phase_begin docker-context
 context=$work/docker-context
 rm -rf --one-file-system "$context"
 mkdir "$context"
-git archive "$commit" | tar -x -C "$context" || fail context "git archive $commit"
+git archive "$commit" | tar -x -C "$context" || fail docker-context "git archive $commit"
 phase_end docker-context
 
 # Logical lines: continuations joined, comments and blank lines dropped.
