@@ -14,6 +14,12 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "sparse-infer developers")
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# CPackDeb runs `file` on every installed file before dpkg-shlibdeps (from
+# dpkg-dev, which build-essential brings); minimal roots lack it.
+find_program(SI_FILE_PROGRAM file)
+if(NOT SI_FILE_PROGRAM)
+  message(STATUS "cpack -G DEB needs the file program: apt-get install file")
+endif()
 if(SI_PYTHON_TARGET)
   # The module's own ELF dependencies come from shlibdeps; the interpreter
   # and numpy it imports do not show there.

@@ -26,7 +26,8 @@ build_packages=(
 # (the format test), the ONNX backend test data, Python with PyTorch for the
 # models generated and exported at test time, and for the Python module and its
 # tests pybind11's CMake package, Python's headers and pytest, and for the
-# server (sparse-infer serve) cpp-httplib and nlohmann-json. The module and
+# server (sparse-infer serve) cpp-httplib and nlohmann-json, and for
+# `cpack -G DEB` file (its dpkg-shlibdeps step needs it). The module and
 # the server are built only when their libraries are found, so the quick
 # start goes without.
 test_packages=(
@@ -37,6 +38,7 @@ test_packages=(
   python3-numpy python3-onnx python3-torch python3-torchvision python3-sklearn python3-matplotlib
   pybind11-dev python3-dev python3-pytest
   libcpp-httplib-dev nlohmann-json3-dev
+  file
 )
 
 case ${1:-test} in
