@@ -113,24 +113,17 @@ bool parse_analyze_args(int argc, const char *const *argv, AnalyzeArgs *out, std
   while (r.next()) {
     const std::string &name = r.name();
     bool ok = true;
-    long n = 0;
     if (name == "-h" || name == "--help") {
       ok = r.no_value();
       a.help = true;
     } else if (name == "--inputs-dir") {
       ok = r.value(&a.inputs_dir);
-    } else if (name == "--threads") {
-      ok = r.count(0, 1024, &n);
-      a.session.threads = int(n);
+    } else if (read_session_option(r, &a.session, &ok)) {
+      // --threads, --max-memory, --single-copy: read into a.session
     } else if (name == "--iters") {
       ok = r.count(1, 1000000, &a.iters);
     } else if (name == "--warmup") {
       ok = r.count(0, 1000000, &a.warmup);
-    } else if (name == "--max-memory") {
-      ok = r.bytes(&a.session.max_memory_bytes);
-    } else if (name == "--single-copy") {
-      ok = r.no_value();
-      a.session.single_weight_copy = true;
     } else if (name == "--json") {
       ok = r.path(&a.json);
     } else if (name == "--plot") {
@@ -161,11 +154,7 @@ int analyze_main(int argc, char **argv) {
   }
   Graph graph;
   Status s = import_onnx_file(a.model, a.session, &graph);
-  if (!s.is_ok()) {
-    const bool named = s.message().find(a.model) != std::string::npos;
-    return fail_analyze(kExitModel,
-                        "cannot load model: " + (named ? "" : a.model + ": ") + s.message());
-  }
+  if (!s.is_ok()) return fail_analyze(load_exit_code(s), load_failure_message(a.model, s));
   std::vector<ValueInfo> inputs;
   for (int v : graph.inputs) inputs.push_back(graph.values[size_t(v)]);
   std::vector<InputSet> sets;
@@ -187,14 +176,7 @@ int analyze_main(int argc, char **argv) {
   how.warmup = size_t(a.warmup);
   AnalysisReport report;
   s = analyze_model(graph, a.session, feeds, how, &report);
-  if (!s.is_ok()) {
-    const StatusCode c = s.code();
-    const int code = c == StatusCode::kInvalidArgument || c == StatusCode::kIo ? kExitInput
-                     : c == StatusCode::kInvalidModel || c == StatusCode::kUnsupported
-                         ? kExitModel
-                         : kExitInternal;
-    return fail_analyze(code, a.model + ": " + s.message());
-  }
+  if (!s.is_ok()) return fail_analyze(run_exit_code(s), a.model + ": " + s.message());
   const std::string text = analysis_text(report, header(a, feeds.size(), report.threads));
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);

@@ -12,6 +12,29 @@ int fail(int code, std::string message) {
   return code;
 }
 
+int load_exit_code(const Status &s) {
+  return s.code() == StatusCode::kInternal || s.code() == StatusCode::kOutOfMemory ? kExitInternal
+                                                                                   : kExitModel;
+}
+
+int run_exit_code(const Status &s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidModel:
+    case StatusCode::kUnsupported:
+      return kExitModel;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kIo:
+      return kExitInput;
+    default:
+      return kExitInternal;
+  }
+}
+
+std::string load_failure_message(const std::string &model, const Status &s) {
+  const bool named = s.message().find(model) != std::string::npos;
+  return "cannot load model: " + (named ? "" : model + ": ") + s.message();
+}
+
 bool parse_count(const std::string &text, long lo, long hi, long *out) {
   if (text.empty() || text.size() > 18) return false;
   long v = 0;
@@ -193,6 +216,23 @@ bool ArgReader::unknown(const std::string &help) {
   return false;
 }
 
+bool read_session_option(ArgReader &r, SessionOptions *session, bool *ok) {
+  const std::string &name = r.name();
+  if (name == "--threads") {
+    long n = 0;
+    *ok = r.count(0, 1024, &n);
+    session->threads = static_cast<int>(n);
+  } else if (name == "--max-memory") {
+    *ok = r.bytes(&session->max_memory_bytes);
+  } else if (name == "--single-copy") {
+    *ok = r.no_value();
+    session->single_weight_copy = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 bool parse_args(int argc, const char *const *argv, Options *out, std::string *error) {
   Options o;
   bool dense = false, sparse = false, saw_warmup = false, saw_iters = false;
@@ -200,7 +240,6 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
   while (r.next()) {
     const std::string &name = r.name();
     bool ok = true;
-    long n = 0;
     if (name == "-h" || name == "--help") {
       ok = r.no_value();
       o.help = true;
@@ -209,20 +248,14 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
       o.version = true;
     } else if (name == "-o" || name == "--output") {
       ok = r.path(&o.output);
-    } else if (name == "--threads") {
-      ok = r.count(0, 1024, &n);
-      o.session.threads = static_cast<int>(n);
-    } else if (name == "--max-memory") {
-      ok = r.bytes(&o.session.max_memory_bytes);
+    } else if (read_session_option(r, &o.session, &ok)) {
+      // --threads, --max-memory, --single-copy: read into o.session
     } else if (name == "--dense") {
       ok = r.no_value();
       dense = true;
     } else if (name == "--sparse") {
       ok = r.no_value();
       sparse = true;
-    } else if (name == "--single-copy") {
-      ok = r.no_value();
-      o.session.single_weight_copy = true;
     } else if (name == "--inputs-dir") {
       ok = r.value(&o.inputs_dir);
     } else if (name == "--bench") {

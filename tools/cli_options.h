@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/options.h"
+#include "engine/status.h"
 
 namespace si::cli {
 
@@ -20,6 +21,14 @@ enum ExitCode {
 // Prints `sparse-infer: error: MESSAGE` as exactly one line on stderr,
 // whatever the message holds, and returns `code`.
 int fail(int code, std::string message);
+
+// The exit code of a failed load (kExitModel, or kExitInternal for a bug or
+// exhausted memory) and of a failed run.
+int load_exit_code(const Status &s);
+int run_exit_code(const Status &s);
+
+// "cannot load model: MODEL: message", MODEL only where the message lacks it.
+std::string load_failure_message(const std::string &model, const Status &s);
 
 struct Options {
   bool help = false;
@@ -63,6 +72,11 @@ class ArgReader {
   std::string arg_, name_, value_;
   std::vector<std::string> positional_;
 };
+
+// The session options every subcommand that runs a model takes (--threads,
+// --max-memory, --single-copy): true when r's option is one of them, with
+// `ok` false on a bad value.
+bool read_session_option(ArgReader &r, SessionOptions *session, bool *ok);
 
 // positional[0] is the model, the rest its INPUT arguments, which exclude
 // --inputs-dir; false with a one-line `error` (naming `help`) otherwise.

@@ -38,24 +38,6 @@ double micros_since(Clock::time_point start) {
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
 }
 
-int load_exit_code(const Status &s) {
-  return s.code() == StatusCode::kInternal || s.code() == StatusCode::kOutOfMemory ? kExitInternal
-                                                                                   : kExitModel;
-}
-
-int run_exit_code(const Status &s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidModel:
-    case StatusCode::kUnsupported:
-      return kExitModel;
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kIo:
-      return kExitInput;
-    default:
-      return kExitInternal;
-  }
-}
-
 bool is_directory(const std::string &path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -120,19 +102,13 @@ void print_info(const std::string &model, const Session &session) {
   out(s);
 }
 
-int load_failure(const Options &o, const Status &s) {
-  std::string msg =
-      s.message().find(o.model) == std::string::npos ? o.model + ": " + s.message() : s.message();
-  return fail(load_exit_code(s), "cannot load model: " + msg);
-}
-
 // --info. A model that imports but cannot run (unsupported operators, say)
 // still shows its interface and its ops as imported, then what is missing,
 // and fails as loading it would.
 int run_info(const Options &o) {
   Graph graph;
   Status s = import_onnx_file(o.model, o.session, &graph);
-  if (!s.is_ok()) return load_failure(o, s);
+  if (!s.is_ok()) return fail(load_exit_code(s), load_failure_message(o.model, s));
   std::vector<ValueInfo> inputs, outputs;
   for (int v : graph.inputs) inputs.push_back(graph.values[size_t(v)]);
   for (int v : graph.outputs) outputs.push_back(graph.values[size_t(v)]);
@@ -151,7 +127,7 @@ int run_info(const Options &o) {
   }
   out(text);
   std::fflush(stdout);  // before the error line on a shared terminal
-  return load_failure(o, s);
+  return fail(load_exit_code(s), load_failure_message(o.model, s));
 }
 
 int run_failure(const Options &o, const InputSet &set, const Status &s) {
@@ -339,7 +315,7 @@ int run_cli(int argc, char **argv) {
   std::unique_ptr<Session> session;
   Status s = load_session_file(o.model, o.session, &session);
   double load_ms = micros_since(load_start) / 1000.0;
-  if (!s.is_ok()) return load_failure(o, s);
+  if (!s.is_ok()) return fail(load_exit_code(s), load_failure_message(o.model, s));
 
   if (!o.output.empty() && !output_is_dir && session->outputs().size() != 1) {
     return fail(kExitUsage, "-o " + o.output + " names one file, but the model has " +
