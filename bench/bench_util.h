@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <vector>
 
 namespace {
@@ -41,6 +42,16 @@ inline double measure_read_bandwidth(int threads) {
   }
   std::sort(secs.begin(), secs.end());
   return double(n * sizeof(float)) / secs[secs.size() / 2] / 1e9;
+}
+
+// The read bandwidth in GB/s by thread count (1 and 2), measured once by
+// measure_read_bandwidths() in main() before the benchmarks run.
+double g_read_gbps[3] = {0, 0, 0};
+
+inline void measure_read_bandwidths() {
+  for (int t : {1, 2}) g_read_gbps[t] = measure_read_bandwidth(t);
+  std::printf("read bandwidth (sum over 256 MiB): %.1f GB/s 1 thread, %.1f GB/s 2 threads\n",
+              g_read_gbps[1], g_read_gbps[2]);
 }
 
 // Per-iteration times, so the report can give the median (the mean of a

@@ -37,8 +37,6 @@ constexpr int kInputSets = 16;
 constexpr int kIterations = 60;
 constexpr size_t kWeightSetBytes = size_t{64} << 20;
 
-double g_read_gbps[3] = {0, 0, 0};
-
 enum class Format { kF32, kQs8w, kQu4wB32, kQu4wB128 };
 const char *format_name(Format f) {
   switch (f) {
@@ -228,9 +226,7 @@ void run(benchmark::State &state, int64_t k, int64_t n, double density, int thre
 
 int main(int argc, char **argv) {
   benchmark::Initialize(&argc, argv);
-  for (int t : {1, 2}) g_read_gbps[t] = measure_read_bandwidth(t);
-  std::printf("read bandwidth (sum over 256 MiB): %.1f GB/s 1 thread, %.1f GB/s 2 threads\n",
-              g_read_gbps[1], g_read_gbps[2]);
+  measure_read_bandwidths();
   // Hot: one 64 x 2048 copy per format (L2-resident), every row active.
   benchmark::RegisterBenchmark("hot/K64xN2048/t1/d1.00", run, 64, 2048, 1.0, 1, true)
       ->UseManualTime()

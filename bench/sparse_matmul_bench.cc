@@ -39,8 +39,6 @@ constexpr int kInputSets = 16;
 constexpr int kIterations = 60;
 constexpr size_t kWeightSetBytes = size_t{64} << 20;
 
-double g_read_gbps[3] = {0, 0, 0};  // by thread count
-
 struct Weights {
   std::vector<si::PackedRows> sparse;
   std::vector<std::unique_ptr<si::DnnlPackedMatmul>> dense;
@@ -250,9 +248,7 @@ void run_scan_share(benchmark::State &state, int64_t k, int64_t n, int64_t m) {
 
 int main(int argc, char **argv) {
   benchmark::Initialize(&argc, argv);
-  for (int t : {1, 2}) g_read_gbps[t] = measure_read_bandwidth(t);
-  std::printf("read bandwidth (sum over 256 MiB): %.1f GB/s 1 thread, %.1f GB/s 2 threads\n",
-              g_read_gbps[1], g_read_gbps[2]);
+  measure_read_bandwidths();
   const std::pair<int64_t, int64_t> shapes[] = {{4096, 1024}, {8192, 2048}, {2048, 8192}};
   for (auto [k, n] : shapes) {
     for (int64_t m : {1, 4, 16, 64}) {
