@@ -12,6 +12,7 @@
 
 #include "engine/ops/registry.h"
 #include "engine/passes/passes.h"
+#include "engine/passes/sparsity_rules.h"
 #include "engine/plan.h"
 
 namespace si {
@@ -204,8 +205,7 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
     step.release_after = std::move(release[pos]);
     const Node &node = g.nodes[step.node];
     step.emit_active_set = node.attr_int(kEmitActiveSetAttr, 0) != 0;
-    const OpRegistration *reg = find_op(node.domain, node.op_type, node.opset);
-    step.consumer = reg != nullptr && reg->zeros.kind == ZeroKind::kConsumer;
+    step.consumer = zero_rule(node).kind == ZeroKind::kConsumer;
     s->steps_.push_back(std::move(step));
   }
   s->free_packed_constants();
