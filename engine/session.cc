@@ -178,10 +178,16 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
   OmpThreadScope threads(s->options_.threads);
 
   for (const auto &kv : graph.constants) s->model_constant_bytes_ += kv.second.size_bytes();
-  std::string missing = list_unsupported(graph);
-  if (!missing.empty()) return unsupported(missing);
   // Validate structure before any pass touches it.
   std::vector<size_t> order;
+  if (options.optimize) {
+    SI_RETURN_IF_ERROR(topological_order(graph, &order));
+    // A DequantizeLinear of weight codes becomes part of its matmul's op
+    // before ops are checked: that pattern needs no DequantizeLinear kernel.
+    SI_RETURN_IF_ERROR(fuse_qdq_matmul(&graph));
+  }
+  std::string missing = list_unsupported(graph);
+  if (!missing.empty()) return unsupported(missing);
   SI_RETURN_IF_ERROR(topological_order(graph, &order));
   if (options.optimize) {
     SI_RETURN_IF_ERROR(optimize_graph(&graph, s->options_));

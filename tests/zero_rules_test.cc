@@ -508,6 +508,8 @@ TEST(ZeroRules, EveryRegistryEntryHasTheRuleOfItsOp) {
       {"MatMul", {ZeroKind::kConsumer, 0, false}},
       {"Gemm", {ZeroKind::kConsumer, 0, false}},
       {"FusedGemm", {ZeroKind::kConsumer, 0, true}},
+      {"MatMulNBits", {ZeroKind::kConsumer, 0, false}},
+      {"QuantMatMul", {ZeroKind::kConsumer, 0, true}},
       {"Identity", {ZeroKind::kView, 1, false}},
       {"Dropout", {ZeroKind::kView, 1, false}},
       {"Reshape", {ZeroKind::kView, 1, false}},
@@ -539,11 +541,13 @@ TEST(ZeroRules, EveryRegistryEntryHasTheRuleOfItsOp) {
     EXPECT_EQ(z.produces != nullptr, it->second.conditional) << op;
   }
   EXPECT_EQ(listed, expected.size()) << "an op listed here has no registry entry";
-  // Only matmuls have sparse kernels.
+  // Only matmuls have sparse kernels (float, and int8/int4 weights).
   for (const OpRegistration &r : op_table()) {
     if (r.zeros.kind != ZeroKind::kConsumer) continue;
     const std::string op = r.op_type;
-    EXPECT_TRUE(op == "MatMul" || op == "Gemm" || op == "FusedGemm") << op;
+    EXPECT_TRUE(op == "MatMul" || op == "Gemm" || op == "FusedGemm" || op == "MatMulNBits" ||
+                op == "QuantMatMul")
+        << op;
   }
 }
 

@@ -102,6 +102,23 @@ const std::map<std::string, Recipe> &recipes() {
       p.attrs["activation"] = attr_string("");
       return p;
     };
+    // Quantized weights (issue 13): t is A's dtype; codes and scales are fixed.
+    r["MatMulNBits"] = [](DType t) {
+      Probe p = probe(
+          {filled(t, {2, 16}), filled(DType::kUint8, {2, 1, 8}), filled(DType::kFloat32, {2})},
+          {false, true, true});
+      p.attrs["K"] = attr_int(16);
+      p.attrs["N"] = attr_int(2);
+      p.attrs["block_size"] = attr_int(16);
+      return p;
+    };
+    r["QuantMatMul"] = [](DType t) {
+      Probe p =
+          probe({filled(t, {2, 3}), filled(DType::kInt8, {3, 2}), filled(DType::kFloat32, {})},
+                {false, true, true});
+      p.attrs["source"] = attr_string("DequantizeLinear");
+      return p;
+    };
     r["Where"] = [](DType t) {
       return probe({filled(DType::kBool, {2, 3}), filled(t, {2, 3}), filled(t, {3})});
     };
@@ -229,7 +246,8 @@ Status generate(std::string *page) {
       << "  registry. *producer*: its output is exactly zero for a whole range of inputs (a\n"
       << "  condition follows when attributes or constant inputs decide it); *consumer*: a matmul\n"
       << "  that skips the zero rows of its input (when the weight is a constant 2-D float32\n"
-      << "  matrix); *view*: aliases its data input keeping the last axis, so active-row indices\n"
+      << "  matrix, or int8/int4 codes for MatMulNBits and QuantMatMul); *view*: aliases its data "
+         "input keeping the last axis, so active-row indices\n"
       << "  ride through; *zero-preserving (all inputs)*: the output is zero where every data\n"
       << "  input is, so it carries zeros when all of them do (Add; one-input element moves);\n"
       << "  *zero-preserving (any input)*: the output keeps the zeros of each data input, so it\n"

@@ -87,6 +87,10 @@ Status create_matmul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_fused_gemm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// quant_matmul.cc (issue 13: quantized weights)
+Status create_matmul_nbits(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_quant_matmul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 // normalization.cc
 // conv.cc
 Status create_conv(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

@@ -187,6 +187,10 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Gemm", 1, kMaxOpset, create_gemm, consumer()},
       {kEngineDomain, "FusedGemm", 1, 1, create_fused_gemm,
        consumer(fused_gemm_relu, "and a producer with a Relu epilogue")},
+      // Quantized weights (issue 13, quant_matmul.cc): consumers like MatMul.
+      {"com.microsoft", "MatMulNBits", 1, 1, create_matmul_nbits, consumer()},
+      {kEngineDomain, "QuantMatMul", 1, 1, create_quant_matmul,
+       consumer(fused_gemm_relu, "and a producer with a Relu epilogue")},
       {"", "Relu", 1, kMaxOpset, create_relu, producer()},
       {"", "LeakyRelu", 1, kMaxOpset, create_leaky_relu,
        producer(leaky_relu_is_relu, "when alpha is 0")},

@@ -78,6 +78,13 @@ bool trace_zeros(const Graph &g, ZeroFlow *flow) {
   return true;
 }
 
+// MatMulNBits and QuantMatMul hold int4/int8 codes (quant_matmul.cc) and
+// state N as an attribute.
+bool quantized_weight(const Node &node) {
+  return (node.domain == "com.microsoft" && node.op_type == "MatMulNBits") ||
+         (node.domain == kEngineDomain && node.op_type == "QuantMatMul");
+}
+
 // Why a registry consumer cannot take a sparse input whatever it reads: the
 // weight must be a constant 2-D float32 matrix the sparse kernels gather rows
 // of, and A must have K last (no transA). "" when it can.
@@ -92,6 +99,7 @@ std::string weight_ineligibility(const Graph &g, const Node &node) {
   if (node.attr_int("transA", 0) != 0) return "Gemm with transA";
   const Tensor *w = g.constant(node.inputs[1]);
   if (w == nullptr) return "weight is not constant";
+  if (quantized_weight(node)) return "";  // its factory checks the codes' layout
   if (w->rank() != 2) return "weight is not 2-D";
   if (w->dtype() != DType::kFloat32) return "weight is not float32";
   return "";
@@ -119,6 +127,7 @@ bool reads_graph_input(const Graph &g, const ZeroFlow &flow, const Node &consume
 }
 
 bool wide_enough_to_count(const Graph &g, const Node &consumer) {
+  if (quantized_weight(consumer)) return consumer.attr_int("N", 0) >= kMinColsForInputScan;
   const Tensor *w = g.constant(consumer.inputs[1]);
   const bool trans_b = consumer.attr_int("transB", 0) != 0;
   return w->dim(trans_b ? 0 : 1) >= kMinColsForInputScan;

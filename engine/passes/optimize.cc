@@ -6,6 +6,9 @@ namespace si {
 Status optimize_graph(Graph *graph, const SessionOptions &options) {
   remove_dead_nodes(graph);
   SI_RETURN_IF_ERROR(fold_batchnorm(graph));
+  // Before folding, which would turn the DequantizeLinear into float32
+  // weights (Session::create has run it already; a second run finds nothing).
+  SI_RETURN_IF_ERROR(fuse_qdq_matmul(graph));
   SI_RETURN_IF_ERROR(fold_constants(graph, options));
   SI_RETURN_IF_ERROR(fuse_layernorm(graph));
   SI_RETURN_IF_ERROR(fuse_gelu(graph));

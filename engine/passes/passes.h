@@ -21,6 +21,17 @@ void remove_dead_nodes(Graph *graph);
 // have exactly one reader and must not be a graph output.
 Status fuse_matmul_epilogues(Graph *graph);
 
+// Keeps quantized weights quantized (issue 13): DequantizeLinear of a constant
+// 2-D int8/uint8 (per tensor, or per axis 0/1; scale and zero point
+// constant) whose only reader is a MatMul's B or a Gemm's B (transA 0, C
+// absent or a constant of 1 or N values) becomes one QuantMatMul
+// (com.sparse_infer, the matmul's name) holding the codes; a following
+// Add of a constant [N] bias (MatMul) and a Relu are absorbed. A MatMulNBits
+// followed by such an Add (when it has no bias) and/or a Relu becomes a
+// QuantMatMul with source "MatMulNBits" and the same inputs. Must
+// run before fold_constants. Same single-reader rule as the epilogues.
+Status fuse_qdq_matmul(Graph *graph);
+
 // Folds an inference BatchNormalization (constant [C] parameters) into the
 // Conv, Gemm or MatMul (2-D A) with constant weights that feeds it: weights
 // scaled per output channel, bias rewritten; the producer keeps its name and
