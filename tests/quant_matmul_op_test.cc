@@ -106,6 +106,27 @@ void expect_matches(const Case &c, const char *kind) {
   }
 }
 
+// A graph whose layer is followed by [Add(bias)] -> Relu: one QuantMatMul
+// absorbs both (only the Relu in front stays), and gives relu(reference).
+void expect_epilogue_fused(const Case &c, int64_t m) {
+  SessionOptions options;
+  options.threads = 1;
+  std::unique_ptr<Session> s;
+  Status st = Session::create(c.b.g, options, &s);
+  ASSERT_TRUE(st.is_ok()) << st.message();
+  EXPECT_EQ(s->op_histogram().count("QuantMatMul"), 1u);
+  EXPECT_EQ(s->op_histogram().count("Add"), 0u);
+  EXPECT_EQ(s->op_histogram().count("Relu"), 1u);  // only the one in front
+  std::mt19937 rng(test_seed());
+  Tensor x = test::random_tensor(rng, {m, c.k});
+  std::vector<Tensor> out;
+  ASSERT_TRUE(s->run({x}, &out).is_ok());
+  const std::vector<double> ref = reference(c, test::to_vector_f32(x), m);
+  const std::vector<float> ys = test::to_vector_f32(out[0]);
+  for (size_t i = 0; i < ref.size(); ++i)
+    ASSERT_NEAR(ys[i], std::max(0.0, ref[i]), 1e-4 + 1e-4 * std::fabs(ref[i])) << i;
+}
+
 // ------------------------------------------------------------ QDQ int8/uint8
 
 struct QdqSpec {
@@ -230,23 +251,8 @@ TEST(QuantMatmulOp, QdqMatMulAbsorbsBiasAddAndRelu) {
   c.b.g.nodes[1].outputs = {c.b.value("mm")};  // dq, fc, relu
   c.b.node("Add", "fc_add", {"bias", "mm"}, {"pre"});
   c.b.node("Relu", "fc_relu", {"pre"}, {"y"});
-  SessionOptions options;
-  options.threads = 1;
-  std::unique_ptr<Session> s;
-  Status st = Session::create(c.b.g, options, &s);
-  ASSERT_TRUE(st.is_ok()) << st.message();
-  EXPECT_EQ(s->op_histogram().count("QuantMatMul"), 1u);
-  EXPECT_EQ(s->op_histogram().count("Add"), 0u);
-  EXPECT_EQ(s->op_histogram().count("Relu"), 1u);  // only the one in front
-  std::mt19937 rng(test_seed());
-  Tensor x = test::random_tensor(rng, {2, 24});
-  std::vector<Tensor> out;
-  ASSERT_TRUE(s->run({x}, &out).is_ok());
   c.bias.assign(bias.begin(), bias.end());
-  const std::vector<double> ref = reference(c, test::to_vector_f32(x), 2);
-  const std::vector<float> ys = test::to_vector_f32(out[0]);
-  for (size_t i = 0; i < ref.size(); ++i)
-    ASSERT_NEAR(ys[i], std::max(0.0, ref[i]), 1e-4 + 1e-4 * std::fabs(ref[i])) << i;
+  expect_epilogue_fused(c, 2);
 }
 
 // ------------------------------------------------------------ MatMulNBits
@@ -351,22 +357,7 @@ void expect_nbits_epilogue_fused(bool bias_input) {
     c.b.node("Add", "fc_add", {"mm0", "bias2"}, {"mm"});
     c.bias.assign(bias.begin(), bias.end());
   }
-  SessionOptions options;
-  options.threads = 1;
-  std::unique_ptr<Session> s;
-  Status st = Session::create(c.b.g, options, &s);
-  ASSERT_TRUE(st.is_ok()) << st.message();
-  EXPECT_EQ(s->op_histogram().count("QuantMatMul"), 1u);
-  EXPECT_EQ(s->op_histogram().count("Relu"), 1u);
-  std::mt19937 rng(test_seed());
-  Tensor x = test::random_tensor(rng, {1, 70});
-  std::vector<Tensor> out;
-  ASSERT_TRUE(s->run({x}, &out).is_ok());
-  const std::vector<double> ref = reference(c, test::to_vector_f32(x), 1);
-  const std::vector<float> ys = test::to_vector_f32(out[0]);
-  for (size_t i = 0; i < ref.size(); ++i)
-    ASSERT_NEAR(ys[i], std::max(0.0, ref[i]), 1e-4 + 1e-4 * std::fabs(ref[i])) << i;
-  EXPECT_EQ(s->op_histogram().count("Add"), 0u);
+  expect_epilogue_fused(c, 1);
 }
 
 TEST(QuantMatmulOp, MatMulNBitsWithReluAfterFuses) {
