@@ -46,9 +46,10 @@ bool all_finite(const float *v, int64_t count) {
 class QuantMatmulOp : public OpKernel {
  public:
   // `gemm`: the output is [M, N] of a 2-D A (Gemm); else A[..., K] -> [..., N].
-  QuantMatmulOp(QuantWeight w, Epilogue e, bool finite_scales, const SessionOptions &options,
-                bool gemm, std::string name)
-      : w_(std::move(w)), e_(std::move(e)), gemm_(gemm), name_(std::move(name)) {
+  QuantMatmulOp(QuantWeight w, Epilogue e, bool finite_scales, const LoadContext &ctx, bool gemm)
+      : w_(std::move(w)), e_(std::move(e)), gemm_(gemm), name_(ctx.node.name) {
+    sparse_input_ = ctx.node.attr_int(kSparseInputAttr, 0) != 0;
+    const SessionOptions &options = ctx.options;
     // Skipping x == 0 terms is exact only if every dequantized weight is
     // finite (0 * Inf is NaN): a layer with a non-finite scale stays dense.
     sparse_ok_ = finite_scales && options.mode != ExecMode::kDense;
@@ -87,8 +88,9 @@ class QuantMatmulOp : public OpKernel {
         sparse = true;
       } else if (usable) {
         sparse = active->density() < crossover(m);
-      } else {
-        // No producer's set arrived: count, and stop at the crossover.
+      } else if (sparse_input_) {
+        // mark_sparsity saw zeros coming but no producer's set arrived (a
+        // graph input, or lost on the way): count, and stop at the crossover.
         const int64_t total = m * w_.k();
         const auto limit = static_cast<int64_t>(crossover(m) * double(total));
         sparse = f32_count_nonzero(x, total, limit) < limit;
@@ -171,6 +173,7 @@ class QuantMatmulOp : public OpKernel {
   Epilogue e_;
   bool gemm_ = false;
   bool sparse_ok_ = false;
+  bool sparse_input_ = false;  // mark_sparsity: the input may hold exact zeros
   std::string name_;
 };
 
@@ -303,8 +306,7 @@ Status pack_qdq(const LoadContext &ctx, QuantWeight *w, Epilogue *e, bool *finit
 
 Status finish(const LoadContext &ctx, QuantWeight w, Epilogue e, bool finite, bool gemm,
               std::unique_ptr<OpKernel> *out) {
-  *out = std::make_unique<QuantMatmulOp>(std::move(w), std::move(e), finite, ctx.options, gemm,
-                                         ctx.node.name);
+  *out = std::make_unique<QuantMatmulOp>(std::move(w), std::move(e), finite, ctx, gemm);
   return Status::ok();
 }
 
