@@ -296,6 +296,31 @@ run([src, tmp, "--weights", "int2"], code=1)
 run([src, os.path.join(WORK, "no_such_dir", "q.onnx"), "--weights", "int8"], code=1)
 p = run([src, tmp, "--weights", "int8", "--inputs-dir", os.path.join(WORK, "nope")], code=3)
 
+# A weight two nodes read, or one a caller may override (also a graph
+# input), stays float and is listed as skipped; opset 12 has no per-axis
+# DequantizeLinear.
+big = np.ones((128, 128), np.float32)
+shared = oh.make_model(oh.make_graph(
+    [oh.make_node("MatMul", ["x", "w"], ["a"]), oh.make_node("MatMul", ["a", "w"], ["b"]),
+     oh.make_node("MatMul", ["b", "v"], ["y"])], "shared",
+    [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 128]),
+     oh.make_tensor_value_info("v", onnx.TensorProto.FLOAT, [128, 128])],
+    [oh.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 128])],
+    [nh.from_array(big, "w"), nh.from_array(big, "v")]),
+    opset_imports=[oh.make_opsetid("", 17)])
+shared.ir_version = 8
+onnx.save(shared, os.path.join(WORK, "shared.onnx"))
+p = run([os.path.join(WORK, "shared.onnx"), tmp, "--weights", "int4"], code=2)
+check("skipped w [128,128] (MatMul #0): read by 2 nodes" in p.stderr and
+      "skipped v [128,128] (MatMul #2): also a graph input" in p.stderr,
+      "shared/graph-input message: " + p.stderr)
+old = onnx.load(src)
+old.opset_import[0].version = 12
+onnx.save(old, os.path.join(WORK, "opset12.onnx"))
+p = run([os.path.join(WORK, "opset12.onnx"), tmp, "--weights", "int8"], code=2)
+check("opset 13" in p.stderr, "opset-12 message: " + p.stderr)
+run([os.path.join(WORK, "opset12.onnx"), tmp, "--weights", "int4"])
+
 if failures:
     sys.exit("%d check(s) failed" % len(failures))
 print("all quantize checks passed")
