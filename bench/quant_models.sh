@@ -97,24 +97,27 @@ si_p50() {
   fi
 }
 
-# ort_p50 MODEL DIR THREADS RTOL: net p50 us of ONNX Runtime, "-" without it.
+# ort_p50 MODEL DIR THREADS RTOL: net p50 us of ONNX Runtime ("-" without
+# it), then its max |y - y_float| / max |y_float| on set 0 against the float
+# model's reference output.
 ort_p50() {
   [[ $use_ort == 1 ]] || {
-    echo "-"
+    echo "- -"
     return
   }
   local last
   last=$(node "$ort_dir/compare.js" "$1" "$2" --threads "$3" --iters "$iters" \
     --warmup "$warmup" --skip-engine --rtol "$4" 2>&1 | tail -n 1) || true
   if [[ "$last" == ort_us* ]]; then
-    local p agree
+    local p agree err
     p=$(sed -n 's/.* p50_net=\([0-9.]*\).*/\1/p' <<<"$last")
     agree=$(sed -n 's/.* agree=\([a-z/]*\).*/\1/p' <<<"$last")
-    [[ $agree == no ]] && p="$p (wrong)"
-    echo "$p"
+    err=$(sed -n 's/.* max_rel_err=\([^ ]*\).*/\1/p' <<<"$last")
+    [[ $agree == no ]] && p="$p(wrong)"
+    echo "$p $err"
   else
     echo "error: compare.js on $1: $last" >&2
-    echo failed
+    echo "failed -"
   fi
 }
 
@@ -140,12 +143,17 @@ for b in $batches; do
         active = 1 - z ^ b
         printf "%.0f/%.0f", (B / 2 + active * B / 2) / (bw * 1e3), B / (bw * 1e3) }'
     }
-    row="| $b | $t"
-    row+=" | $(ort_p50 "$dir/model.onnx" "$dir" "$t" 1e-4) | $(ort_p50 "$dir/int8.onnx" "$dir" "$t" 0.05)"
-    row+=" | $(ort_p50 "$dir/int4.onnx" "$dir" "$t" 0.05)"
+    # The quantized forms differ from the float reference by their
+    # quantization error (printed; tests/quantize_tool_test.py checks that
+    # ORT matches the dequantized model): only a gross error counts as wrong.
+    read -r ort_f32 _ <<<"$(ort_p50 "$dir/model.onnx" "$dir" "$t" 1e-4)"
+    read -r ort_int8 err_int8 <<<"$(ort_p50 "$dir/int8.onnx" "$dir" "$t" 0.5)"
+    read -r ort_int4 err_int4 <<<"$(ort_p50 "$dir/int4.onnx" "$dir" "$t" 0.5)"
+    row="| $b | $t | $ort_f32 | $ort_int8 | $ort_int4"
     row+=" | $(si_p50 "$dir/model.onnx" "$dir" "$t") | $(si_p50 "$dir/int8.onnx" "$dir" "$t")"
     row+=" | $(si_p50 "$dir/int4.onnx" "$dir" "$t")"
-    row+=" | $(ceil "$float_bytes") | $(ceil "$int8_bytes") | $(ceil "$int4_bytes") |"
+    row+=" | $(ceil "$float_bytes") | $(ceil "$int8_bytes") | $(ceil "$int4_bytes")"
+    row+=" | $err_int8 | $err_int4 |"
     echo "$row" >&2
     rows+=("$row")
   done
@@ -160,10 +168,12 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load: $(uptime | sed 's/.*load average: //')."
   echo "Read bandwidth: $bw1 GB/s 1 thread, $bw2 GB/s 2 threads. ORT = onnxruntime-node p50 minus its"
   echo "per-call overhead; \"(wrong)\" = its output is off the float reference by more than 1e-4"
-  echo "(float) or 5e-2 (quantized) relative. Ceiling us = sparse/dense bytes-read bound (see the script)."
+  echo "(float) or 0.5 (quantized) relative; err = ORT's quantized output against the float reference"
+  echo "(set 0, max |diff| / max |ref|): the quantization's cost. Ceiling us = sparse/dense bytes-read"
+  echo "bound (see the script)."
   echo
-  echo "| batch | threads | ORT f32 | ORT int8 | ORT int4 | SI f32 | SI int8 | SI int4 | ceiling f32 | ceiling int8 | ceiling int4 |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| batch | threads | ORT f32 | ORT int8 | ORT int4 | SI f32 | SI int8 | SI int4 | ceiling f32 | ceiling int8 | ceiling int4 | err int8 | err int4 |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
 } >"$build/quant_results.md.tmp"
 mv "$build/quant_results.md.tmp" "$build/quant_results.md"
