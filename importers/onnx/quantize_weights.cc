@@ -187,6 +187,7 @@ class Rewriter {
     const onnx::GraphProto &g = model->graph();
     count_uses(g, &uses_);
     for (const onnx::ValueInfoProto &v : g.input()) graph_inputs_.insert(v.name());
+    for (const onnx::ValueInfoProto &v : g.output()) graph_outputs_.insert(v.name());
     for (int i = 0; i < g.initializer_size(); ++i) initializers_[g.initializer(i).name()] = i;
     for (const auto &kv : uses_) names_.insert(kv.first);
     for (const auto &kv : initializers_) names_.insert(kv.first);
@@ -250,6 +251,10 @@ class Rewriter {
     }
     if (graph_inputs_.count(b) != 0) {
       skip(b, shape, desc, "also a graph input, so a caller may override it");
+      return Status::ok();
+    }
+    if (graph_outputs_.count(b) != 0) {
+      skip(b, shape, desc, "also a graph output");
       return Status::ok();
     }
     if (uses_[b] != 1) {
@@ -382,7 +387,7 @@ class Rewriter {
   std::string base_dir_;
   QuantizedModel *out_;
   std::map<std::string, int> uses_, initializers_;
-  std::set<std::string> graph_inputs_, names_;
+  std::set<std::string> graph_inputs_, graph_outputs_, names_;
   std::set<int> removed_;
   std::vector<onnx::TensorProto> added_;
 };

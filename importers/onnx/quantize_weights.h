@@ -3,7 +3,7 @@
 // command line (tools/quantize_command.cc) needs no protobuf.
 //
 // Only the constant weight B of MatMul and Gemm is quantized, when it is a
-// float32 initializer (not also a graph input), 2-D with both dims >= 128,
+// float32 initializer (not also a graph input or output), 2-D with both dims >= 128,
 // and read by no other node. Everything else is copied unchanged.
 //
 // Formulas (float32 arithmetic, round() = round half to even, per output
