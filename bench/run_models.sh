@@ -5,6 +5,8 @@
 # and optionally ONNX Runtime on the same model and inputs.
 #
 #   bench/run_models.sh [BUILD_DIR]        (default: <repo>/build)
+#   QUANT=1 bench/run_models.sh [BUILD_DIR]  the float32 / int8 / int4 table of
+#                                          issue 13 instead (bench/quant_models.sh)
 #
 # Models are generated once by models/make_ffn_stack.py into
 # BUILD_DIR/ffn_models/ (~0.5 GB each at full size; never the source tree).
@@ -20,6 +22,10 @@
 #   BASELINE [none]: another build directory (an earlier commit, say) whose
 #   sparse-infer is timed in auto mode right after this one's, same inputs.
 set -euo pipefail
+
+if [[ "${QUANT:-0}" == 1 ]]; then
+  exec bash "$(dirname "${BASH_SOURCE[0]}")/quant_models.sh" "$@"
+fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$(cd "${1:-$repo/build}" 2>/dev/null && pwd) || {

@@ -77,6 +77,7 @@ bool parse_bytes(const std::string &text, uint64_t *out) {
 const char *usage_text() {
   return R"(usage: sparse-infer MODEL.onnx [INPUT ...] [options]
        sparse-infer analyze MODEL.onnx [INPUT ...] [options]  (analyze --help)
+       sparse-infer quantize MODEL.onnx OUT.onnx --weights int8|int4  (quantize --help)
        sparse-infer serve --model-repository DIR [options]   (serve --help)
 
 Runs an ONNX model on the CPU, skipping the work that zero activations after

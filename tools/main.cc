@@ -20,6 +20,7 @@
 #include "tools/input_sets.h"
 #include "tools/output_writer.h"
 #include "tools/profile_report.h"
+#include "tools/quantize_command.h"
 #include "tools/tensor_io.h"
 #ifdef SI_WITH_SERVE
 #include "serve/serve_command.h"
@@ -280,6 +281,7 @@ int emit_outputs(const Options &o, const Session &session, const InputSet &set, 
 
 int run_cli(int argc, char **argv) {
   if (argc > 1 && std::string(argv[1]) == "analyze") return analyze_main(argc - 1, argv + 1);
+  if (argc > 1 && std::string(argv[1]) == "quantize") return quantize_main(argc - 1, argv + 1);
   if (argc > 1 && std::string(argv[1]) == "serve") {
 #ifdef SI_WITH_SERVE
     return serve::serve_main(argc - 1, argv + 1);

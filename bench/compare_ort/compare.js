@@ -3,13 +3,15 @@
 // same model, inputs and thread count.
 //
 //   node compare.js MODEL INPUTS_DIR [--threads N] [--iters 100] [--warmup 10]
-//                   [--sparse-infer PATH] [--skip-engine]
+//                   [--sparse-infer PATH] [--skip-engine] [--rtol R]
 //
 // INPUTS_DIR holds the ONNX test layout: test_data_set_K/input_N.pb (one per
 // model input, float32; matched to the model's inputs by tensor name when
 // the names match, else in order), the sets cycled through during timing,
 // and test_data_set_0/output_N.pb, the references ORT's outputs for set 0
-// must match (max |ort - ref| <= 1e-4 * max |ref|, the worst output counts).
+// must match (max |ort - ref| <= R * max |ref|, R = --rtol, default 1e-4; the
+// worst output counts). A quantized model (sparse-infer quantize) compared
+// with its float model's references needs the quantization's own tolerance.
 //
 // Timing a call from JavaScript includes the binding's work (JS tensors to
 // native values and back) that sparse-infer's in-process --bench does not
@@ -34,12 +36,14 @@ function usage(msg) {
   if (msg) console.error(`error: ${msg}`);
   console.error(
     'usage: node compare.js MODEL INPUTS_DIR [--threads N] [--iters N] [--warmup N]\n' +
-      '                       [--sparse-infer PATH] [--skip-engine]');
+      '                       [--sparse-infer PATH] [--skip-engine] [--rtol R]');
   process.exit(1);
 }
 
 function parseArgs(argv) {
-  const opts = { threads: 1, iters: 100, warmup: 10, engine: null, skipEngine: false };
+  const opts = {
+    threads: 1, iters: 100, warmup: 10, engine: null, skipEngine: false, rtol: REL_TOLERANCE,
+  };
   const pos = [];
   const intOpt = (name, v, min) => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < min) {
@@ -56,6 +60,10 @@ function parseArgs(argv) {
       opts.engine = argv[++i];
       if (!opts.engine) usage('--sparse-infer needs a path');
     } else if (a === '--skip-engine') opts.skipEngine = true;
+    else if (a === '--rtol') {
+      opts.rtol = Number(argv[++i]);
+      if (!(opts.rtol >= 0)) usage('--rtol needs a number >= 0');
+    }
     else if (a === '-h' || a === '--help') usage();
     else if (a.startsWith('-')) usage(`unknown option ${a}`);
     else pos.push(a);
@@ -266,7 +274,7 @@ async function main() {
       }
       maxRel = Math.max(maxRel, maxDiff / Math.max(maxRef, Number.MIN_VALUE));
     });
-    agree = maxRel <= REL_TOLERANCE ? 'yes' : 'no';
+    agree = maxRel <= opts.rtol ? 'yes' : 'no';
   }
 
   const ortStats = await timeSession(session, feeds, opts.warmup, opts.iters);

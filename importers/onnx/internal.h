@@ -38,6 +38,14 @@ class FileDescriptor {
   int fd_;
 };
 
+// --- onnx_importer.cc ---
+// The folder a model path lives in ("." for a bare file name).
+std::string folder_of(const std::string &path);
+// kInvalidModel naming `origin`: a model above protobuf's 2 GiB limit.
+Status too_large(const std::string &origin, uint64_t size);
+// The whole file (kIo naming it; a fifo or directory fails, never blocks).
+Status read_model_file(const std::string &path, std::string *bytes);
+
 // --- tensor_proto.cc ---
 std::string onnx_dtype_name(int32_t onnx_type);  // "DOUBLE", "FLOAT16", ...
 // kUnsupported naming `label` and the dtype unless the engine has it.

@@ -14,7 +14,7 @@
 
 namespace si {
 
-namespace {
+namespace onnx_import {
 
 std::string folder_of(const std::string &path) {
   size_t slash = path.rfind('/');
@@ -32,7 +32,7 @@ Status too_large(const std::string &origin, uint64_t size) {
 Status read_model_file(const std::string &path, std::string *bytes) {
   const std::string what = "model file \"" + path + "\"";
   // O_NONBLOCK so that a fifo path fails below instead of hanging here.
-  onnx_import::FileDescriptor fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) return io_error("cannot open " + what + ": " + std::strerror(errno));
   struct stat st;
   if (fstat(fd.get(), &st) != 0)
@@ -51,6 +51,14 @@ Status read_model_file(const std::string &path, std::string *bytes) {
   bytes->resize(done);
   return Status::ok();
 }
+
+}  // namespace onnx_import
+
+namespace {
+
+using onnx_import::folder_of;
+using onnx_import::read_model_file;
+using onnx_import::too_large;
 
 uint64_t saturating_add(uint64_t a, uint64_t b) {
   return a > UINT64_MAX - b ? UINT64_MAX : a + b;
