@@ -116,10 +116,6 @@ struct Dims {
   int64_t seq = 0, batch = 0, input = 0, hidden = 0;
 };
 
-std::string dims_str(const Shape &s) {
-  return shape_str(s);
-}
-
 // One direction's weights held by the kernel (constant W and R).
 struct PackedDirection {
   std::unique_ptr<ConstWeightMatmul> proj;  // x·W^T + folded biases
@@ -225,8 +221,13 @@ class RecurrentOp final : public OpKernel {
         }
       }
     }
-    std::vector<float> y(static_cast<size_t>(S * D * B * H)), hl(static_cast<size_t>(D * B * H)),
-        cl(hl.size());
+    // Y in layout 0 goes straight to the output; layout 1 through a scratch
+    // copy; none at all when Y is not requested.
+    const bool want_y = cfg_.present[0];
+    std::vector<float> y_scratch(want_y && cfg_.batch_first ? static_cast<size_t>(S * D * B * H)
+                                                            : 0);
+    float *y = !want_y ? nullptr : cfg_.batch_first ? y_scratch.data() : out[0]->data<float>();
+    std::vector<float> hl(static_cast<size_t>(D * B * H)), cl(hl.size());
     for (int dir = 0; dir < D; ++dir) {
       ref::RnnDirection p;
       p.cell = cfg_.cell;
@@ -246,7 +247,7 @@ class RecurrentOp final : public OpKernel {
       if (peep) peep += dir * 3 * H;
       const float *h0d = h0 ? h0 + dir * B * H : nullptr;
       const float *c0d = c0 ? c0 + dir * B * H : nullptr;
-      float *yd = y.data() + dir * B * H;
+      float *yd = y ? y + dir * B * H : nullptr;
       float *hd = hl.data() + dir * B * H, *cd = cl.data() + dir * B * H;
       if (packed_.empty()) {
         const float *b = input(in, 3);
@@ -260,17 +261,13 @@ class RecurrentOp final : public OpKernel {
                                     yd, D * B * H, hd, cd, ctx));
     }
     // Outputs in the requested layout.
-    if (cfg_.present[0]) {
+    if (want_y && cfg_.batch_first) {
+      // [S, D, B, H] -> [B, S, D, H]
       float *o = out[0]->data<float>();
-      if (cfg_.batch_first) {
-        // [S, D, B, H] -> [B, S, D, H]
-        for (int64_t s = 0; s < S; ++s)
-          for (int64_t dd = 0; dd < D; ++dd)
-            for (int64_t b = 0; b < B; ++b)
-              std::copy_n(y.data() + ((s * D + dd) * B + b) * H, H, o + ((b * S + s) * D + dd) * H);
-      } else {
-        std::copy(y.begin(), y.end(), o);
-      }
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t dd = 0; dd < D; ++dd)
+          for (int64_t b = 0; b < B; ++b)
+            std::copy_n(y + ((s * D + dd) * B + b) * H, H, o + ((b * S + s) * D + dd) * H);
     }
     for (size_t k = 1; k < cfg_.present.size(); ++k) {
       if (!cfg_.present[k]) continue;
@@ -330,6 +327,7 @@ class RecurrentOp final : public OpKernel {
                                  pd.r_h.empty() ? nullptr : pd.r_h.data(), peep, active.data(),
                                  h.data(), c.data());
       }
+      if (y == nullptr) continue;
       float *yt = y + t * y_stride;
       for (int64_t b = 0; b < B; ++b) {
         if (active[b]) {
@@ -357,26 +355,28 @@ class RecurrentOp final : public OpKernel {
       }
     }
     if (r.rank() != 3 || r.dim(0) != cfg_.dirs || r.dim(1) != gates * r.dim(2)) {
-      return invalid_argument("R " + dims_str(r.shape()) +
+      return invalid_argument("R " + shape_str(r.shape()) +
                               " must be [num_directions = " + std::to_string(cfg_.dirs) + ", " +
                               std::to_string(gates) + "*hidden_size, hidden_size]");
     }
     const int64_t H = r.dim(2);
+    if (H == 0) return invalid_argument("R " + shape_str(r.shape()) + " has hidden size 0");
     if (cfg_.hidden >= 0 && cfg_.hidden != H) {
       return invalid_argument("hidden_size attribute is " + std::to_string(cfg_.hidden) +
-                              " but R " + dims_str(r.shape()) + " has hidden size " +
+                              " but R " + shape_str(r.shape()) + " has hidden size " +
                               std::to_string(H));
     }
     if (w.rank() != 3 || w.dim(0) != cfg_.dirs || w.dim(1) != gates * H) {
-      return invalid_argument("W " + dims_str(w.shape()) + " must be [" +
+      return invalid_argument("W " + shape_str(w.shape()) + " must be [" +
                               std::to_string(cfg_.dirs) + ", " + std::to_string(gates * H) +
                               ", input_size] for hidden size " + std::to_string(H));
     }
     if (b != nullptr && b->shape() != Shape{cfg_.dirs, 2 * gates * H}) {
-      return invalid_argument("B " + dims_str(b->shape()) + " must be [" +
+      return invalid_argument("B " + shape_str(b->shape()) + " must be [" +
                               std::to_string(cfg_.dirs) + ", " + std::to_string(2 * gates * H) +
                               "]");
     }
+    if (w.dim(2) == 0) return invalid_argument("W " + shape_str(w.shape()) + " has input_size 0");
     d->input = w.dim(2);
     d->hidden = H;
     return Status::ok();
@@ -394,7 +394,7 @@ class RecurrentOp final : public OpKernel {
       *d = packed_dims_;
     }
     if (x.rank() != 3 || x.dim(2) != d->input) {
-      return invalid_argument("X " + dims_str(x.shape()) + " must be [" +
+      return invalid_argument("X " + shape_str(x.shape()) + " must be [" +
                               (cfg_.batch_first ? "batch, seq" : "seq, batch") +
                               ", input_size = " + std::to_string(d->input) + "]");
     }
@@ -404,7 +404,7 @@ class RecurrentOp final : public OpKernel {
       const Tensor &l = *in[4];
       if (l.dtype() != DType::kInt32 || l.shape() != Shape{d->batch}) {
         return invalid_argument(std::string("sequence_lens ") + dtype_name(l.dtype()) + " " +
-                                dims_str(l.shape()) + " must be int32 [" +
+                                shape_str(l.shape()) + " must be int32 [" +
                                 std::to_string(d->batch) + "]");
       }
     }
@@ -416,7 +416,7 @@ class RecurrentOp final : public OpKernel {
       const Shape want = i == 7 ? Shape{cfg_.dirs, 3 * d->hidden} : state;
       if (in[i]->dtype() != DType::kFloat32 || in[i]->shape() != want) {
         return invalid_argument(std::string(kNames[i]) + " " + dtype_name(in[i]->dtype()) + " " +
-                                dims_str(in[i]->shape()) + " must be float32 " + dims_str(want));
+                                shape_str(in[i]->shape()) + " must be float32 " + shape_str(want));
       }
     }
     return Status::ok();

@@ -189,3 +189,36 @@ def test_carry_errors_name_what_is_wrong(tmp_path):
     assert "test_data_set_1" in r.stderr and "[1,1,5]" in r.stderr and "[1,1,12]" in r.stderr
     r = subprocess.run([CLI, model, "--carry", "stateN=state"], capture_output=True, text=True)
     assert r.returncode == 1 and "--carry needs --inputs-dir" in r.stderr
+
+
+@pytest.mark.parametrize("mode", ["auto", "dense"])
+def test_only_final_states_requested(tmp_path, mode):
+    """An LSTM node written by hand with Y omitted (outputs '', Y_h, Y_c) and
+    constant weights: PyTorch's nn.LSTM with the same weights gives h and c."""
+    import torch
+    from onnx import TensorProto, helper
+
+    torch.manual_seed(8)
+    lstm = torch.nn.LSTM(6, 5).eval()
+
+    def onnx_order(t):  # PyTorch gates i f g o -> ONNX i o f c
+        i, f, g, o = t.detach().numpy().reshape(4, 5, -1)
+        return np.concatenate([i, o, f, g]).reshape(1, 20, -1).astype(np.float32)
+
+    w, r = onnx_order(lstm.weight_ih_l0), onnx_order(lstm.weight_hh_l0)
+    b = np.concatenate([onnx_order(lstm.bias_ih_l0), onnx_order(lstm.bias_hh_l0)]).reshape(1, 40)
+    node = helper.make_node("LSTM", ["X", "W", "R", "B"], ["", "Y_h", "Y_c"], hidden_size=5)
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [7, 2, 6])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 2, 5]) for n in ("Y_h", "Y_c")],
+        [numpy_helper.from_array(a, n) for a, n in ((w, "W"), (r, "R"), (b, "B"))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    so = sparse_infer.SessionOptions()
+    so.mode = mode
+    sess = sparse_infer.InferenceSession(model.SerializeToString(), sess_options=so)
+    x = np.random.default_rng(9).standard_normal((7, 2, 6)).astype(np.float32)
+    h, c = sess.run(None, {"X": x})
+    with torch.no_grad():
+        _, (want_h, want_c) = lstm(torch.from_numpy(x))
+    np.testing.assert_allclose(h, want_h.numpy(), atol=TOL, rtol=0)
+    np.testing.assert_allclose(c, want_c.numpy(), atol=TOL, rtol=0)
