@@ -724,14 +724,16 @@ onnx::NodeProto if_node(const std::string &name, const onnx::GraphProto &then_br
 }
 
 TEST(ImporterGraph, SessionNamesUnsupportedOpsInsideBodies) {
-  // If /if_0: then LSTM and Relu; else If /if_1 (then GRU, else Identity).
+  // If /if_0: then RoiAlign and Relu; else If /if_1 (then NonMaxSuppression, else
+  // Identity). The body ops were LSTM and GRU until the engine ran them.
   const std::vector<std::string> rnn_inputs = {"x", "lw", "lr"};
-  onnx::NodeProto inner = if_node("/if_1", body("then1", {body_node("GRU", "/gru", rnn_inputs)}),
-                                  body("else1", {body_node("Identity", "/id", {"x"})}));
-  onnx::NodeProto outer = if_node(
-      "/if_0",
-      body("then0", {body_node("LSTM", "/lstm", rnn_inputs), body_node("Relu", "/relu", {"x"})}),
-      body("else0", {inner}));
+  onnx::NodeProto inner =
+      if_node("/if_1", body("then1", {body_node("NonMaxSuppression", "/gru", rnn_inputs)}),
+              body("else1", {body_node("Identity", "/id", {"x"})}));
+  onnx::NodeProto outer = if_node("/if_0",
+                                  body("then0", {body_node("RoiAlign", "/lstm", rnn_inputs),
+                                                 body_node("Relu", "/relu", {"x"})}),
+                                  body("else0", {inner}));
   onnx::ModelProto m = base_model(16);
   add_input(&m, "c", onnx::TensorProto::BOOL, {});
   add_input(&m, "x", onnx::TensorProto::FLOAT, {1, 1, 4});
@@ -750,26 +752,29 @@ TEST(ImporterGraph, SessionNamesUnsupportedOpsInsideBodies) {
   ASSERT_EQ(g.nodes[0].subgraphs.size(), 2u);
   EXPECT_EQ(g.nodes[0].subgraphs[0].attr, "then_branch");
   ASSERT_EQ(g.nodes[0].subgraphs[0].nodes.size(), 2u);
-  EXPECT_EQ(g.nodes[0].subgraphs[0].nodes[0].op_type, "LSTM");
+  EXPECT_EQ(g.nodes[0].subgraphs[0].nodes[0].op_type, "RoiAlign");
   EXPECT_EQ(g.nodes[0].subgraphs[0].nodes[0].opset, 16);
   EXPECT_EQ(unsupported_operators(g),
             (std::vector<std::string>{
                 "If (node \"/if_0\", ai.onnx opset 16)",
-                "LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch",
+                "RoiAlign (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch",
                 "If (node \"/if_1\", ai.onnx opset 16) in If (node \"/if_0\") else_branch",
-                "GRU (node \"/gru\", ai.onnx opset 16) in If (node \"/if_1\") then_branch in If "
+                "NonMaxSuppression (node \"/gru\", ai.onnx opset 16) in If (node \"/if_1\") "
+                "then_branch in If "
                 "(node \"/if_0\") else_branch"}));
   std::string bytes;
   ASSERT_TRUE(m.SerializeToString(&bytes));
   std::unique_ptr<Session> session;
   s = load_session_bytes(bytes.data(), bytes.size(), SessionOptions(), &session);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.message();
-  EXPECT_NE(s.message().find("unsupported operator If (node \"/if_0\", ai.onnx opset 16); "
-                             "unsupported operator LSTM (node \"/lstm\", ai.onnx opset 16) in If "
-                             "(node \"/if_0\") then_branch; "),
-            std::string::npos)
+  EXPECT_NE(
+      s.message().find("unsupported operator If (node \"/if_0\", ai.onnx opset 16); "
+                       "unsupported operator RoiAlign (node \"/lstm\", ai.onnx opset 16) in If "
+                       "(node \"/if_0\") then_branch; "),
+      std::string::npos)
       << s.message();
-  EXPECT_NE(s.message().find("unsupported operator GRU"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("unsupported operator NonMaxSuppression"), std::string::npos)
+      << s.message();
   EXPECT_EQ(s.message().find("Relu"), std::string::npos) << s.message();
   EXPECT_EQ(s.message().find("Identity"), std::string::npos) << s.message();
 }

@@ -112,6 +112,13 @@ be sparse), and the measured speedup over --dense.
   --inputs-dir D   input sets from the ONNX test layout: each
                    D/test_data_set_*/input_N.pb is one set (in natural order);
                    without such folders, one set of D/<input name>.npy or .bin
+  --carry OUT=IN   stateful streaming (repeatable): run the --inputs-dir sets
+                   in order and feed output OUT of each run into input IN of
+                   the next (a Silero-style `stateN=state`). The first set
+                   supplies the initial value; later sets may omit that
+                   input's file (if given, it must match OUT's dtype and
+                   shape, and OUT replaces it). Unknown names and dtype or
+                   shape mismatches exit 1 (usage) or 3 (input)
   --bench          time the run instead of printing outputs: --warmup W
                    (default 10) untimed runs, then --iters N (default 100)
                    timed runs cycling through the input sets. The last line
@@ -259,6 +266,10 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
       sparse = true;
     } else if (name == "--inputs-dir") {
       ok = r.value(&o.inputs_dir);
+    } else if (name == "--carry") {
+      std::string v;
+      ok = r.value(&v);
+      if (ok) o.carry.push_back(v);
     } else if (name == "--bench") {
       ok = r.no_value();
       o.bench = true;
@@ -293,6 +304,14 @@ bool parse_args(int argc, const char *const *argv, Options *out, std::string *er
     return false;
   }
   o.session.mode = dense ? ExecMode::kDense : sparse ? ExecMode::kSparse : ExecMode::kAuto;
+  if (!o.carry.empty() && o.inputs_dir.empty()) {
+    *error = "--carry needs --inputs-dir (the input sets it runs in order)";
+    return false;
+  }
+  if (!o.carry.empty() && (o.bench || o.profile || !o.trace.empty())) {
+    *error = "--carry runs each input set once, in order: not with --bench, --profile or --trace";
+    return false;
+  }
   if (!o.bench && (saw_warmup || saw_iters)) {
     *error = "--warmup and --iters need --bench";
     return false;

@@ -43,8 +43,9 @@ struct Options {
   long warmup = 10;
   long iters = 100;
   std::string json;
-  bool profile = false;  // per-node table (over the timed runs with --bench)
-  std::string trace;     // Chrome trace file of the same runs
+  bool profile = false;            // per-node table (over the timed runs with --bench)
+  std::string trace;               // Chrome trace file of the same runs
+  std::vector<std::string> carry;  // --carry OUT=IN, in command-line order
 };
 
 // Walks argv[1..] for a parser: options may appear anywhere, "--" ends

@@ -130,6 +130,15 @@ const std::map<std::string, Recipe> &recipes() {
     const auto conv = [](DType t) {
       return probe({filled(t, {1, 1, 3, 3}), filled(t, {1, 1, 2, 2})}, {false, true});
     };
+    // seq 2, batch 1, input 3, hidden 2; constant weights (the packed path).
+    for (const auto &[op, gates] :
+         {std::pair<const char *, int64_t>{"LSTM", 4}, {"GRU", 3}, {"RNN", 1}}) {
+      r[op] = [gates = gates](DType t) {
+        return probe(
+            {filled(t, {2, 1, 3}), filled(t, {1, gates * 2, 3}), filled(t, {1, gates * 2, 2})},
+            {false, true, true});
+      };
+    }
     r["Conv"] = conv;
     r["ConvTranspose"] = conv;
     r["FusedConv"] = conv;

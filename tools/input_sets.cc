@@ -167,7 +167,7 @@ Status load_input_set(const std::vector<std::string> &paths, const std::vector<V
 }
 
 Status load_inputs_dir(const std::string &dir, const std::vector<ValueInfo> &inputs,
-                       std::vector<InputSet> *sets) {
+                       std::vector<InputSet> *sets, const std::vector<bool> *optional_after_first) {
   DIR *d = ::opendir(dir.c_str());
   if (d == nullptr) return io_error(dir + ": cannot open input folder: " + std::strerror(errno));
   std::vector<std::string> folders;
@@ -193,7 +193,12 @@ Status load_inputs_dir(const std::string &dir, const std::vector<ValueInfo> &inp
     for (size_t i = 0; i < inputs.size(); ++i) paths.push_back(base + std::to_string(i) + ".pb");
     InputSet set;
     set.label = folder;
-    SI_RETURN_IF_ERROR(load_input_set(paths, inputs, &set));
+    set.tensors.assign(inputs.size(), Tensor());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const bool may_lack = !sets->empty() && optional_after_first != nullptr &&
+                            (*optional_after_first)[i] && !file_exists(paths[i]);
+      if (!may_lack) SI_RETURN_IF_ERROR(read_input_file(paths[i], inputs[i], &set.tensors[i]));
+    }
     sets->push_back(std::move(set));
   }
   return Status::ok();

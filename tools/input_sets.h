@@ -35,8 +35,11 @@ Status load_input_set(const std::vector<std::string> &paths, const std::vector<V
 // with input_0.pb .. input_<n-1>.pb for the model's n inputs and no others.
 // A folder without any such folder is one set: D/<input name>.npy or .bin
 // per input (the name escaped as output files are also found).
+// `optional_after_first` (may be nullptr): per input, whether sets after the
+// first may lack its file (--carry feeds it); its tensor is then left empty.
 Status load_inputs_dir(const std::string &dir, const std::vector<ValueInfo> &inputs,
-                       std::vector<InputSet> *sets);
+                       std::vector<InputSet> *sets,
+                       const std::vector<bool> *optional_after_first = nullptr);
 
 // "a" < "b", "x_2" < "x_10": digit runs compare as numbers.
 bool natural_less(const std::string &a, const std::string &b);

@@ -16,6 +16,7 @@
 #include "importers/onnx/onnx_importer.h"
 #include "tools/analyze_command.h"
 #include "tools/bench_stats.h"
+#include "tools/carry.h"
 #include "tools/cli_options.h"
 #include "tools/input_sets.h"
 #include "tools/output_writer.h"
@@ -325,9 +326,17 @@ int run_cli(int argc, char **argv) {
                                 " outputs; give a directory (ending in /) instead");
   }
 
+  std::vector<Carry> carries(o.carry.size());
+  for (size_t i = 0; i < o.carry.size(); ++i) {
+    if (!parse_carry(o.carry[i], &carries[i], &error)) return fail(kExitUsage, error);
+  }
+  s = resolve_carries(session->inputs(), session->outputs(), &carries);
+  if (!s.is_ok()) return fail(kExitUsage, s.message());
+
   std::vector<InputSet> sets;
   if (!o.inputs_dir.empty()) {
-    s = load_inputs_dir(o.inputs_dir, session->inputs(), &sets);
+    const std::vector<bool> carried = carried_inputs(carries, session->inputs().size());
+    s = load_inputs_dir(o.inputs_dir, session->inputs(), &sets, &carried);
   } else {
     std::vector<std::string> paths;
     if (int code = assign_inputs(o.inputs, session->inputs(), &paths, &error)) {
@@ -346,7 +355,13 @@ int run_cli(int argc, char **argv) {
                                 " input sets; give a directory (ending in /) instead");
   }
   std::vector<Tensor> outputs;
-  for (const InputSet &set : sets) {
+  for (size_t i = 0; i < sets.size(); ++i) {
+    InputSet &set = sets[i];
+    if (i > 0 && !carries.empty()) {
+      s = apply_carries(carries, session->inputs(), session->outputs(), sets[i - 1].tensors,
+                        outputs, set.label, &set.tensors);
+      if (!s.is_ok()) return fail(kExitInput, s.message());
+    }
     s = session->run(set.tensors, &outputs);
     if (!s.is_ok()) return run_failure(o, set, s);
     if (int code = emit_outputs(o, *session, set, sets.size() > 1, outputs)) return code;

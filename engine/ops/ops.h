@@ -137,6 +137,11 @@ Status create_pad(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_resize(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_upsample(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// recurrent.cc
+Status create_lstm(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_gru(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_rnn(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 // einsum.cc
 Status create_einsum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 

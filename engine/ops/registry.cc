@@ -242,6 +242,10 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Resize", 10, kMaxOpset, create_resize, none()},
       {"", "Upsample", 7, 10, create_upsample, none()},
       {"", "Einsum", 12, kMaxOpset, create_einsum, none()},
+      // Recurrent layers (recurrent.cc): opset 7 and 14 (layout) semantics.
+      {"", "LSTM", 7, kMaxOpset, create_lstm, none()},
+      {"", "GRU", 7, kMaxOpset, create_gru, none()},
+      {"", "RNN", 7, kMaxOpset, create_rnn, none()},
   };
   return table;
 }

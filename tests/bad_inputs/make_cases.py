@@ -336,15 +336,16 @@ def graph_cases():
         MODEL, S_MODEL,
         "ConvTranspose (node \"deconv\", ai.onnx opset 11): input 1 \"W\" has rank 2", opset=11)
     # Operators the engine lacks inside If branches are listed with the
-    # top-level ones, naming the branch (recursively).
+    # top-level ones, naming the branch (recursively). (LSTM and GRU were the
+    # body ops until the engine ran them, issue 14.)
     o = lambda name: vi(name, dims=["a", "b", "c"])
     lstm_inputs = [numpy_helper.from_array(np.ones(s, np.float32), n)
                    for n, s in (("LW", (1, 8, 4)), ("LR", (1, 8, 2)))]
     then_g = helper.make_graph(
-        [node("LSTM", ["X", "LW", "LR"], ["Yl"], name="/lstm", hidden_size=2),
+        [node("RoiAlign", ["X", "LW", "LR"], ["Yl"], name="/lstm"),
          node("Relu", ["X"], ["Yr"], name="/relu")], "then", [], [o("Yl")])
-    inner_then = helper.make_graph([node("GRU", ["X", "LW", "LR"], ["Yg"], name="/gru",
-                                         hidden_size=2)], "inner_then", [], [o("Yg")])
+    inner_then = helper.make_graph([node("NonMaxSuppression", ["X", "LW", "LR"], ["Yg"],
+                                         name="/gru")], "inner_then", [], [o("Yg")])
     inner_else = helper.make_graph([node("Identity", ["X"], ["Yi"], name="/id")], "inner_else",
                                    [], [o("Yi")])
     else_g = helper.make_graph(
@@ -354,7 +355,7 @@ def graph_cases():
         [node("If", ["C"], ["Y"], name="/if_0", then_branch=then_g, else_branch=else_g)], "g",
         [vi("C", TensorProto.BOOL, []), vi("X", dims=[1, 1, 4])], [o("Y")], lstm_inputs),
         MODEL, S_UNSUPPORTED,
-        "unsupported operator LSTM (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") "
+        "unsupported operator RoiAlign (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") "
         "then_branch", opset=16)
     cw = numpy_helper.from_array(np.ones((1, 1, 3, 3), np.float32), "W")
     save("conv_stride_zero", helper.make_graph(
