@@ -136,6 +136,9 @@ bool describe_value(const si::ValueInfo &v, si_tensor *out) {
 }
 
 si_status finish_session(const char *fn, std::unique_ptr<si::Session> session, si_session **out) {
+  si::Status tensors =
+      si::require_tensor_interface(session->inputs(), session->outputs(), "the C API");
+  if (!tensors.is_ok()) return fail(fn, tensors);
   std::unique_ptr<si_session> s(new si_session());
   const struct {
     const std::vector<si::ValueInfo> *values;

@@ -5,10 +5,32 @@ namespace si {
 ValueInfo exact_value_info(const std::string &name, const Tensor &t) {
   ValueInfo info;
   info.name = name;
+  if (t.is_sequence()) {
+    info.dtype = t.element_dtype();
+    info.sequence = true;
+    return info;
+  }
   info.dtype = t.dtype();
   info.has_shape = true;
   for (int64_t d : t.shape()) info.dims.push_back(Dim{d, ""});
   return info;
+}
+
+std::string value_type_name(const ValueInfo &info) {
+  return (info.sequence ? "sequence of " : "") + std::string(dtype_name(info.dtype));
+}
+
+Status require_tensor_interface(const std::vector<ValueInfo> &inputs,
+                                const std::vector<ValueInfo> &outputs, const std::string &who) {
+  for (const auto *side : {&inputs, &outputs}) {
+    for (const ValueInfo &v : *side) {
+      if (!v.sequence) continue;
+      return unsupported(std::string("graph ") + (side == &inputs ? "input" : "output") + " \"" +
+                         v.name + "\" is a " + value_type_name(v) + "; " + who +
+                         " exchanges tensors only");
+    }
+  }
+  return Status::ok();
 }
 
 Attribute attr_int(int64_t v) {

@@ -33,10 +33,18 @@ struct Dim {
 
 struct ValueInfo {
   std::string name;
-  DType dtype = DType::kUndefined;
-  bool has_shape = false;  // false: rank unknown
+  DType dtype = DType::kUndefined;  // of a sequence: its elements' dtype
+  bool sequence = false;            // an ONNX seq(tensor(dtype)), no shape recorded
+  bool has_shape = false;           // false: rank unknown
   std::vector<Dim> dims;
 };
+
+// "float32", or "sequence of float32": how messages name a value's type.
+std::string value_type_name(const ValueInfo &info);
+// kUnsupported naming the first graph input or output that is a sequence,
+// for a front door (`who`, e.g. "the C API") that exchanges tensors only.
+Status require_tensor_interface(const std::vector<ValueInfo> &inputs,
+                                const std::vector<ValueInfo> &outputs, const std::string &who);
 
 // A value declared with t's dtype and exact shape (a constant's, or a probe input's).
 ValueInfo exact_value_info(const std::string &name, const Tensor &t);

@@ -59,6 +59,10 @@ struct OutputDesc {
   // size) when this step is the input's last reader; run() then computes in
   // place and sees it by comparing the two data pointers.
   int reuse_input = -1;
+  // true: run() assigns the output Tensor itself (a sequence value, or an
+  // element a sequence holds); the executor allocates nothing, and dtype and
+  // shape are informative only.
+  bool set_by_run = false;
 };
 
 class OpKernel {

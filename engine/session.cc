@@ -130,6 +130,25 @@ std::string dims_str(const ValueInfo &info) {
   return s + "]";
 }
 
+// A sequence input: every element a tensor of the declared dtype, with data.
+Status check_sequence_input(const ValueInfo &info, const Tensor &t) {
+  if (!t.is_sequence() || !info.sequence) {
+    return invalid_argument("input \"" + info.name + "\" expects a " + value_type_name(info) +
+                            ", got a " + (t.is_sequence() ? "sequence" : "tensor"));
+  }
+  const std::vector<Tensor> &items = t.elements();
+  for (size_t k = 0; k < items.size(); ++k) {
+    const Tensor &e = items[k];
+    if (e.is_sequence() || e.dtype() != info.dtype || (e.numel() > 0 && e.raw() == nullptr)) {
+      return invalid_argument("input \"" + info.name + "\" expects a " + value_type_name(info) +
+                              "; element " + std::to_string(k) + " is " +
+                              (e.is_sequence() ? "a sequence" : dtype_name(e.dtype())) +
+                              (e.raw() == nullptr && e.numel() > 0 ? " without data" : ""));
+    }
+  }
+  return Status::ok();
+}
+
 // Channel-blocked tensors hold the same elements in another order, so the
 // counts do not depend on the layout.
 ValueStats value_stats(const Tensor &t) {
@@ -228,6 +247,7 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
 
 Status Session::check_input(size_t i, const Tensor &t) const {
   const ValueInfo &info = input_infos_[i];
+  if (info.sequence || t.is_sequence()) return check_sequence_input(info, t);
   if (t.dtype() != info.dtype) {
     return invalid_argument("input \"" + info.name + "\" expects " + dtype_name(info.dtype) +
                             ", got " + dtype_name(t.dtype()));
@@ -356,7 +376,9 @@ Status Session::run_step(const Step &step, std::vector<const Tensor *> &value,
     int v = node.outputs[i];
     Tensor &t = v >= 0 ? slots[size_t(v)] : scratch[i];
     const int reuse = descs[i].reuse_input >= 0 ? node.inputs[size_t(descs[i].reuse_input)] : -1;
-    if (descs[i].alias_input >= 0) {
+    if (descs[i].set_by_run) {
+      t = Tensor();
+    } else if (descs[i].alias_input >= 0) {
       t = in[size_t(descs[i].alias_input)]->view(descs[i].shape);
     } else if (reuse >= 0 && can_take_over(step, node, reuse, slots, descs[i])) {
       // The input's slot keeps its handle until the release below, which

@@ -160,7 +160,23 @@ Tensor Tensor::borrow(DType dtype, Shape shape, void *data) {
   return t;
 }
 
+Tensor Tensor::sequence(DType element_dtype, std::vector<Tensor> elements) {
+  Tensor t;
+  t.seq_ = std::make_shared<const TensorList>(TensorList{element_dtype, std::move(elements)});
+  return t;
+}
+
+DType Tensor::element_dtype() const {
+  return seq_ ? seq_->dtype : DType::kUndefined;
+}
+
+const std::vector<Tensor> &Tensor::elements() const {
+  static const std::vector<Tensor> none;
+  return seq_ ? seq_->items : none;
+}
+
 Tensor Tensor::view(Shape shape) const {
+  if (seq_) return *this;
   Tensor t = *this;
   if (shape.empty() || shape_.empty() || shape.back() != shape_.back()) t.active_.reset();
   t.numel_ = si::numel(shape);

@@ -13,6 +13,7 @@
 namespace si {
 
 struct ActiveSet;
+struct TensorList;
 
 // ONNX TensorProto.DataType numbering, so values cross the C API unchanged.
 enum class DType : int32_t {
@@ -48,8 +49,19 @@ class Tensor {
   static Status allocate(DType dtype, Shape shape, Tensor *out);
   // Wraps memory the caller owns and keeps alive while the Tensor is used.
   static Tensor borrow(DType dtype, Shape shape, void *data);
+  // A sequence value (ONNX seq(tensor)): an immutable list of tensors of one
+  // dtype, shared by every copy of the handle. It has no storage of its own
+  // (dtype() kUndefined, shape [], numel 0); its elements share storage with
+  // the values they came from, and hold references to it, so the executor
+  // never sees an element's buffer as exclusively owned and never recycles it
+  // while a sequence holds it.
+  static Tensor sequence(DType element_dtype, std::vector<Tensor> elements);
+  bool is_sequence() const { return seq_ != nullptr; }
+  DType element_dtype() const;                  // kUndefined unless a sequence
+  const std::vector<Tensor> &elements() const;  // empty unless a sequence
   // Same storage, new shape with the same element count (Reshape, Flatten).
-  // Keeps the active set only if the last dimension is unchanged.
+  // Keeps the active set only if the last dimension is unchanged. A
+  // sequence's view is the sequence (Identity).
   Tensor view(Shape shape) const;
   // Sole owner of its storage: safe to recycle for another value.
   bool owns_storage_exclusively() const { return storage_ && storage_.use_count() == 1; }
@@ -64,7 +76,7 @@ class Tensor {
   int64_t dim(int64_t i) const { return shape_[static_cast<size_t>(i)]; }
   int64_t numel() const { return numel_; }
   size_t size_bytes() const { return static_cast<size_t>(numel_) * dtype_size(dtype_); }
-  bool empty() const { return dtype_ == DType::kUndefined; }
+  bool empty() const { return dtype_ == DType::kUndefined && !seq_; }
 
   // Non-zero indices per row, attached by a sparsity producer (may be null).
   const ActiveSet *active_set() const { return active_.get(); }
@@ -84,6 +96,13 @@ class Tensor {
   std::shared_ptr<void> storage_;
   void *data_ = nullptr;
   std::shared_ptr<const ActiveSet> active_;
+  std::shared_ptr<const TensorList> seq_;  // non-null for a sequence value
+};
+
+// A sequence value's contents (Tensor::sequence).
+struct TensorList {
+  DType dtype = DType::kUndefined;
+  std::vector<Tensor> items;
 };
 
 }  // namespace si

@@ -330,6 +330,8 @@ class InferenceSession {
       st = si::load_session_file(p, options, &session_);
     }
     check(std::move(st));
+    check(
+        si::require_tensor_interface(session_->inputs(), session_->outputs(), "the Python module"));
     for (const si::ValueInfo &v : session_->inputs()) inputs_.push_back({v});
     for (const si::ValueInfo &v : session_->outputs()) outputs_.push_back({v});
   }

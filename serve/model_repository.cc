@@ -26,6 +26,8 @@ void load_version(ModelVersion *v, const RepositoryOptions &options) {
     s = io_error(v->path + ": no such file");
   } else {
     s = load_session_file(v->path, options.session, &v->session);
+    if (s.is_ok())
+      s = require_tensor_interface(v->session->inputs(), v->session->outputs(), "the server");
   }
   if (!s.is_ok()) {
     v->session.reset();

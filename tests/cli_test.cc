@@ -291,6 +291,25 @@ std::string contradicting_model() {
   return m.SerializeAsString();
 }
 
+// x float32 [2] -> SequenceConstruct "make" -> s, a sequence of float32.
+std::string sequence_output_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  onnx::GraphProto *g = m.mutable_graph();
+  g->set_name("sequence_output");
+  add_value(g->add_input(), "x", onnx::TensorProto::FLOAT, {2});
+  onnx::ValueInfoProto *s = g->add_output();
+  s->set_name("s");
+  s->mutable_type()
+      ->mutable_sequence_type()
+      ->mutable_elem_type()
+      ->mutable_tensor_type()
+      ->set_elem_type(onnx::TensorProto::FLOAT);
+  add_node(g, "SequenceConstruct", {"x"}, "s", "make");
+  return m.SerializeAsString();
+}
+
 // c bool [], x float32 [1,1,4] -> Relu "pre" -> If "/if_0": then RoiAlign
 // "/lstm" (and a Relu), else Identity. The engine has neither If nor
 // RoiAlign (the body op was an LSTM until the engine ran LSTM, issue 14).
@@ -847,6 +866,16 @@ TEST(CliErrors, BadModelsExitTwo) {
                "MatMul (node \"mm\", ai.onnx opset 13): Incompatible dimensions for matrix "
                "multiplication (inputs \"x\" [1,4], \"w\" [5,3])");
   expect_error({dir / "contradiction.onnx", "--info"}, 2, "MatMul (node \"mm\"");
+}
+
+// The engine runs sequence values, the CLI reads and writes tensors only:
+// it refuses the model at load, naming the value.
+TEST(CliErrors, SequenceInterfaceIsRefused) {
+  TempDir dir;
+  write_bytes(dir / "seq.onnx", sequence_output_model());
+  write_bytes(dir / "x.bin", float_bytes({1, 2}));
+  expect_error({dir / "seq.onnx", dir / "x.bin"}, 2,
+               "graph output \"s\" is a sequence of float32; the CLI exchanges tensors only");
 }
 
 TEST(CliErrors, UnusableInputsExitThree) {

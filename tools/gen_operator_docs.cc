@@ -204,6 +204,25 @@ const std::map<std::string, Recipe> &recipes() {
       return probe({filled(t, {1, 1, 2, 2}), filled(DType::kFloat32, {4}, {1, 1, 2, 2})},
                    {false, true});
     };
+    // Sequence ops: a sequence input holds [2, 3] tensors of the dtype.
+    const auto seq = [](DType t) {
+      return Tensor::sequence(t, {filled(t, {2, 3}), filled(t, {2, 3})});
+    };
+    r["SequenceEmpty"] = [](DType t) {
+      Probe p = probe({});
+      p.attrs["dtype"] = attr_int(int64_t(t));
+      return p;
+    };
+    r["SequenceConstruct"] = [](DType t) { return probe({filled(t, {2, 3}), filled(t, {2, 3})}); };
+    r["SequenceInsert"] = [seq](DType t) { return probe({seq(t), filled(t, {2, 3})}); };
+    r["SequenceErase"] = [seq](DType t) { return probe({seq(t)}); };
+    r["SequenceAt"] = [seq](DType t) { return probe({seq(t), i64({}, {1})}); };
+    r["SequenceLength"] = [seq](DType t) { return probe({seq(t)}); };
+    r["ConcatFromSequence"] = [seq](DType t) {
+      Probe p = probe({seq(t)});
+      p.attrs["axis"] = attr_int(0);
+      return p;
+    };
     return r;
   }();
   return table;

@@ -318,6 +318,7 @@ int run_cli(int argc, char **argv) {
   std::unique_ptr<Session> session;
   Status s = load_session_file(o.model, o.session, &session);
   double load_ms = micros_since(load_start) / 1000.0;
+  if (s.is_ok()) s = require_tensor_interface(session->inputs(), session->outputs(), "the CLI");
   if (!s.is_ok()) return fail(load_exit_code(s), load_failure_message(o.model, s));
 
   if (!o.output.empty() && !output_is_dir && session->outputs().size() != 1) {

@@ -219,7 +219,8 @@ bool tensor_format_from_path(const std::string &path, TensorFormat *out) {
 }
 
 std::string value_info_str(const ValueInfo &info) {
-  std::string s = std::string(dtype_name(info.dtype)) + " ";
+  std::string s = value_type_name(info) + " ";
+  if (info.sequence) return s + "(element shapes not checked)";
   if (!info.has_shape) return s + "(unknown rank)";
   s += "[";
   for (size_t i = 0; i < info.dims.size(); ++i) {

@@ -145,4 +145,14 @@ Status create_rnn(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 // einsum.cc
 Status create_einsum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// sequence.cc
+Status create_sequence_empty(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sequence_construct(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sequence_insert(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sequence_erase(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sequence_at(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_sequence_length(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_concat_from_sequence(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_split_to_sequence(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 }  // namespace si

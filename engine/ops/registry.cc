@@ -246,6 +246,15 @@ const std::vector<OpRegistration> &op_table() {
       {"", "LSTM", 7, kMaxOpset, create_lstm, none()},
       {"", "GRU", 7, kMaxOpset, create_gru, none()},
       {"", "RNN", 7, kMaxOpset, create_rnn, none()},
+      // Sequence values (issue 14): no zeros are tracked through a sequence.
+      {"", "SequenceEmpty", 11, kMaxOpset, create_sequence_empty, none()},
+      {"", "SequenceConstruct", 11, kMaxOpset, create_sequence_construct, none()},
+      {"", "SequenceInsert", 11, kMaxOpset, create_sequence_insert, none()},
+      {"", "SequenceErase", 11, kMaxOpset, create_sequence_erase, none()},
+      {"", "SequenceAt", 11, kMaxOpset, create_sequence_at, none()},
+      {"", "SequenceLength", 11, kMaxOpset, create_sequence_length, none()},
+      {"", "ConcatFromSequence", 11, kMaxOpset, create_concat_from_sequence, none()},
+      {"", "SplitToSequence", 11, kMaxOpset, create_split_to_sequence, none()},
   };
   return table;
 }

@@ -36,6 +36,8 @@ Status try_fold(const Graph &g, const Node &node, const SessionOptions &options,
   std::vector<Tensor *> out;
   uint64_t bytes = 0;
   for (size_t i = 0; i < descs.size(); ++i) {
+    // Sequence values stay run-time values: constants are tensors.
+    if (descs[i].set_by_run) return Status::ok();
     int64_t n = 0;
     SI_RETURN_IF_ERROR(checked_numel(descs[i].shape, &n));
     if (n > kMaxFoldedElements) return Status::ok();

@@ -38,5 +38,10 @@ Status load_session_bytes(const void *data, size_t size, const SessionOptions &o
 // `name` (may be nullptr) receives the tensor's name.
 Status parse_tensor_proto(const void *data, size_t size, Tensor *out, std::string *name);
 Status serialize_tensor_proto(const Tensor &tensor, const std::string &name, std::string *bytes);
+// A serialized onnx.SequenceProto of tensors (a sequence value's .pb) -> a
+// Tensor::sequence. The element dtype is the first element's, or `empty_dtype`
+// for an empty sequence (the proto does not record it).
+Status parse_sequence_proto(const void *data, size_t size, DType empty_dtype, Tensor *out,
+                            std::string *name);
 
 }  // namespace si

@@ -1,6 +1,8 @@
 // onnx.TensorProto <-> Tensor. Every size is checked against the dims before
 // a byte is copied: libonnx 1.12's checker accepts raw_data shorter than the
 // dims say and dims whose product overflows.
+#include <onnx/onnx-data_pb.h>
+
 #include <climits>
 #include <cstring>
 
@@ -136,19 +138,55 @@ Status tensor_from_proto(const onnx::TensorProto &p, const std::string &label,
 
 }  // namespace onnx_import
 
-Status parse_tensor_proto(const void *data, size_t size, Tensor *out, std::string *name) {
+namespace {
+
+// One serialized message of `type` ("TensorProto") from a .pb file's bytes.
+template <typename Proto>
+Status parse_message(const void *data, size_t size, const char *type, Proto *proto) {
   if (size > size_t(INT_MAX)) {
-    return invalid_argument("serialized TensorProto of " + std::to_string(size) +
+    return invalid_argument("serialized " + std::string(type) + " of " + std::to_string(size) +
                             " bytes is larger than protobuf can parse (2 GiB)");
   }
-  onnx::TensorProto proto;
-  if (!proto.ParseFromArray(data, int(size))) {
-    return invalid_argument("not a valid serialized onnx.TensorProto (" + std::to_string(size) +
-                            " bytes)");
+  if (!proto->ParseFromArray(data, int(size))) {
+    return invalid_argument("not a valid serialized onnx." + std::string(type) + " (" +
+                            std::to_string(size) + " bytes)");
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status parse_tensor_proto(const void *data, size_t size, Tensor *out, std::string *name) {
+  onnx::TensorProto proto;
+  SI_RETURN_IF_ERROR(parse_message(data, size, "TensorProto", &proto));
   const std::string label = "tensor \"" + proto.name() + "\"";
   // A lone .pb has no folder of its own that we trust for external data.
   SI_RETURN_IF_ERROR(onnx_import::tensor_from_proto(proto, label, "", out));
+  if (name != nullptr) *name = proto.name();
+  return Status::ok();
+}
+
+Status parse_sequence_proto(const void *data, size_t size, DType empty_dtype, Tensor *out,
+                            std::string *name) {
+  onnx::SequenceProto proto;
+  SI_RETURN_IF_ERROR(parse_message(data, size, "SequenceProto", &proto));
+  const std::string label = "sequence \"" + proto.name() + "\"";
+  if (proto.elem_type() != onnx::SequenceProto::TENSOR) {
+    return unsupported(label + " has elem_type " + std::to_string(proto.elem_type()) +
+                       "; only sequences of tensors are supported");
+  }
+  std::vector<Tensor> items(size_t(proto.tensor_values_size()));
+  for (int k = 0; k < proto.tensor_values_size(); ++k) {
+    const std::string what = label + " element " + std::to_string(k);
+    SI_RETURN_IF_ERROR(
+        onnx_import::tensor_from_proto(proto.tensor_values(k), what, "", &items[size_t(k)]));
+    if (items[size_t(k)].dtype() != items[0].dtype()) {
+      return invalid_argument(what + " is " + dtype_name(items[size_t(k)].dtype()) +
+                              ", element 0 is " + dtype_name(items[0].dtype()));
+    }
+  }
+  const DType dtype = items.empty() ? empty_dtype : items[0].dtype();
+  *out = Tensor::sequence(dtype, std::move(items));
   if (name != nullptr) *name = proto.name();
   return Status::ok();
 }

@@ -36,8 +36,23 @@ Status declared_value_info(const onnx::ValueInfoProto &proto, const std::string 
                            ValueInfo *out) {
   const std::string label = what + " \"" + proto.name() + "\"";
   out->name = proto.name();
+  out->sequence = false;
+  if (proto.type().value_case() == onnx::TypeProto::kSequenceType) {
+    // seq(tensor(T)): the dtype is the elements'; their shapes are not checked.
+    const onnx::TypeProto &elem = proto.type().sequence_type().elem_type();
+    if (elem.value_case() != onnx::TypeProto::kTensorType) {
+      return unsupported(label + " is a sequence of " + std::string(type_kind(elem)).substr(2) +
+                         "s; only sequences of tensors are supported");
+    }
+    SI_RETURN_IF_ERROR(dtype_for(elem.tensor_type().elem_type(), label, &out->dtype));
+    out->sequence = true;
+    out->has_shape = false;
+    out->dims.clear();
+    return Status::ok();
+  }
   if (proto.type().value_case() != onnx::TypeProto::kTensorType) {
-    return unsupported(label + " is " + type_kind(proto.type()) + "; only tensors are supported");
+    return unsupported(label + " is " + type_kind(proto.type()) +
+                       "; only tensors and sequences of tensors are supported");
   }
   const onnx::TypeProto::Tensor &tt = proto.type().tensor_type();
   SI_RETURN_IF_ERROR(dtype_for(tt.elem_type(), label, &out->dtype));

@@ -33,10 +33,13 @@ struct Result {
   std::string detail;
 };
 
-si::Status read_pb(const fs::path &path, si::Tensor *t) {
+// A TensorProto, or a SequenceProto when the model declares a sequence there.
+si::Status read_pb(const fs::path &path, const si::ValueInfo *info, si::Tensor *t) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return si::io_error("cannot open " + path.string());
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (info != nullptr && info->sequence)
+    return si::parse_sequence_proto(bytes.data(), bytes.size(), info->dtype, t, nullptr);
   return si::parse_tensor_proto(bytes.data(), bytes.size(), t, nullptr);
 }
 
@@ -66,6 +69,25 @@ double element(const si::Tensor &t, int64_t i) {
 
 // Empty string when equal within tolerance, else what differs.
 std::string compare(const si::Tensor &got, const si::Tensor &want) {
+  if (got.is_sequence() != want.is_sequence())
+    return got.is_sequence() ? "got a sequence, expected a tensor"
+                             : "got a tensor, expected a sequence";
+  if (want.is_sequence()) {
+    const std::vector<si::Tensor> &g = got.elements(), &w = want.elements();
+    if (got.element_dtype() != want.element_dtype()) {
+      return std::string("sequence of ") + si::dtype_name(got.element_dtype()) +
+             " != expected sequence of " + si::dtype_name(want.element_dtype());
+    }
+    if (g.size() != w.size()) {
+      return "sequence of " + std::to_string(g.size()) + " tensors != expected " +
+             std::to_string(w.size());
+    }
+    for (size_t k = 0; k < w.size(); ++k) {
+      std::string diff = compare(g[k], w[k]);
+      if (!diff.empty()) return "sequence element " + std::to_string(k) + ": " + diff;
+    }
+    return "";
+  }
   if (got.dtype() != want.dtype()) {
     return std::string("dtype ") + si::dtype_name(got.dtype()) + " != expected " +
            si::dtype_name(want.dtype());
@@ -96,13 +118,15 @@ std::vector<fs::path> sorted_entries(const fs::path &dir, const std::string &pre
   return out;
 }
 
-std::vector<si::Tensor> read_numbered(const fs::path &set, const std::string &stem, si::Status *s) {
+// `infos`: the model's inputs or outputs, saying which files hold sequences.
+std::vector<si::Tensor> read_numbered(const fs::path &set, const std::string &stem,
+                                      const std::vector<si::ValueInfo> &infos, si::Status *s) {
   std::vector<si::Tensor> tensors;
   for (int i = 0;; ++i) {
     fs::path p = set / (stem + "_" + std::to_string(i) + ".pb");
     if (!fs::exists(p)) break;
     si::Tensor t;
-    *s = read_pb(p, &t);
+    *s = read_pb(p, size_t(i) < infos.size() ? &infos[size_t(i)] : nullptr, &t);
     if (!s->is_ok()) break;
     tensors.push_back(t);
   }
@@ -119,9 +143,9 @@ Result run_case(const fs::path &dir, const si::SessionOptions &options) {
   std::vector<fs::path> sets = sorted_entries(dir, "test_data_set_");
   if (sets.empty()) return {Outcome::kFailed, "no test_data_set_* folder"};
   for (const fs::path &set : sets) {
-    std::vector<si::Tensor> inputs = read_numbered(set, "input", &s);
+    std::vector<si::Tensor> inputs = read_numbered(set, "input", session->inputs(), &s);
     if (!s.is_ok()) return {Outcome::kUnsupported, s.message()};
-    std::vector<si::Tensor> expected = read_numbered(set, "output", &s);
+    std::vector<si::Tensor> expected = read_numbered(set, "output", session->outputs(), &s);
     if (!s.is_ok()) return {Outcome::kUnsupported, s.message()};
     std::vector<si::Tensor> outputs;
     s = session->run(inputs, &outputs);

@@ -149,3 +149,17 @@ def test_unknown_provider_warns(digits_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         si.InferenceSession(digits_path, providers=["CPUExecutionProvider"])
+
+
+def test_sequence_interface_is_refused():
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("SequenceConstruct", ["x"], ["s"], name="make")], "seq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_sequence_value_info("s", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    with pytest.raises(si.NotImplemented, match='graph output "s" is a sequence of float32; '
+                       'the Python module exchanges tensors only'):
+        si.InferenceSession(model.SerializeToString())
