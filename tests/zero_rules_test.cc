@@ -518,6 +518,9 @@ TEST(ZeroRules, EveryRegistryEntryHasTheRuleOfItsOp) {
       {"Transpose", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
       {"Slice", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
       {"MaxPool", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
+      {"Trilu", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
+      {"DepthToSpace", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
+      {"SpaceToDepth", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
       {"Mul", {ZeroKind::kZerosIfAnyInputZero, 2, false}},
       {"Concat", {ZeroKind::kZerosIfAnyInputZero, kAllInputs, false}},
   };

@@ -136,4 +136,21 @@ Status create_upsample(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 // einsum.cc
 Status create_einsum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// indexing.cc
+Status create_gather_elements(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_gather_nd(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_one_hot(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_non_zero(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_top_k(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_cum_sum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_trilu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// scatter.cc
+Status create_scatter_elements(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_scatter_nd(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// layout.cc
+Status create_depth_to_space(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_space_to_depth(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 }  // namespace si

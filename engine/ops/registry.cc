@@ -238,6 +238,21 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Resize", 10, kMaxOpset, create_resize, none()},
       {"", "Upsample", 7, 10, create_upsample, none()},
       {"", "Einsum", 12, kMaxOpset, create_einsum, none()},
+      // Indexing and scattering (issue 14). Gathers and scatters move elements by
+      // index: none, as Gather. Trilu only adds zeros, and the block moves of
+      // DepthToSpace/SpaceToDepth are transposes: zeros of x stay zeros.
+      {"", "GatherElements", 11, kMaxOpset, create_gather_elements, none()},
+      {"", "GatherND", 11, kMaxOpset, create_gather_nd, none()},
+      {"", "OneHot", 9, kMaxOpset, create_one_hot, none()},
+      {"", "NonZero", 9, kMaxOpset, create_non_zero, none()},
+      {"", "TopK", 1, kMaxOpset, create_top_k, none()},
+      {"", "CumSum", 11, kMaxOpset, create_cum_sum, none()},
+      {"", "Trilu", 14, kMaxOpset, create_trilu, zeros_if_all(1)},
+      {"", "Scatter", 9, 10, create_scatter_elements, none()},
+      {"", "ScatterElements", 11, kMaxOpset, create_scatter_elements, none()},
+      {"", "ScatterND", 11, kMaxOpset, create_scatter_nd, none()},
+      {"", "DepthToSpace", 1, kMaxOpset, create_depth_to_space, zeros_if_all(1)},
+      {"", "SpaceToDepth", 1, kMaxOpset, create_space_to_depth, zeros_if_all(1)},
   };
   return table;
 }
