@@ -57,6 +57,11 @@ Status create_xor(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_not(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_where(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_cast(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_celu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_mod(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_bit_shift(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_is_nan(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_is_inf(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // reduce.cc
 Status create_reduce_sum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

@@ -253,6 +253,12 @@ const std::vector<OpRegistration> &op_table() {
       {"", "ScatterND", 11, kMaxOpset, create_scatter_nd, none()},
       {"", "DepthToSpace", 1, kMaxOpset, create_depth_to_space, zeros_if_all(1)},
       {"", "SpaceToDepth", 1, kMaxOpset, create_space_to_depth, zeros_if_all(1)},
+      // Element-wise math (issue 14). Celu is zero only at x = 0: none.
+      {"", "Celu", 12, kMaxOpset, create_celu, none()},
+      {"", "Mod", 10, kMaxOpset, create_mod, none()},
+      {"", "BitShift", 11, kMaxOpset, create_bit_shift, none()},
+      {"", "IsNaN", 9, kMaxOpset, create_is_nan, none()},
+      {"", "IsInf", 10, kMaxOpset, create_is_inf, none()},
   };
   return table;
 }
