@@ -86,6 +86,7 @@ Status create_sigmoid(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_tanh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_log_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_hardmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // matmul.cc
 Status create_matmul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
@@ -108,6 +109,8 @@ Status create_global_max_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> 
 Status create_batch_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 Status create_layer_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_instance_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_lp_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // gelu.cc
 Status create_gelu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);

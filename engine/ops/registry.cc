@@ -259,6 +259,11 @@ const std::vector<OpRegistration> &op_table() {
       {"", "BitShift", 11, kMaxOpset, create_bit_shift, none()},
       {"", "IsNaN", 9, kMaxOpset, create_is_nan, none()},
       {"", "IsInf", 10, kMaxOpset, create_is_inf, none()},
+      // Normalisations (issue 14). Hardmax's output is one-hot, but the pass
+      // only tracks activation zeros from ReLU-like producers: none.
+      {"", "Hardmax", 1, kMaxOpset, create_hardmax, none()},
+      {"", "InstanceNormalization", 1, kMaxOpset, create_instance_normalization, none()},
+      {"", "LpNormalization", 1, kMaxOpset, create_lp_normalization, none()},
   };
   return table;
 }
