@@ -9,6 +9,8 @@
 #include <limits>
 #include <random>
 
+#include "engine/session.h"
+#include "tests/graph_builder.h"
 #include "tests/op_runner.h"
 #include "tests/ops_test_util.h"
 
@@ -254,6 +256,36 @@ TEST(OpsIndexing, ScatterElementsMatchesNaive) {
                     {{"axis", attr_int(axis)}, {"reduction", attr_string(mode)}})
                     .is_ok());
     EXPECT_EQ(values_of<int64_t>(out[0]), want) << mode;
+  }
+}
+
+// A scatter whose data is an intermediate it reads last takes over data's
+// buffer (reuse_input): the result must be the same as with a copy.
+TEST(OpsIndexing, ScattersInPlaceOnAnIntermediate) {
+  for (const char *op : {"ScatterND", "ScatterElements"}) {
+    GraphBuilder b(test_seed());
+    b.input("x", {4});
+    const int idx = b.input("idx", std::string(op) == "ScatterND" ? Shape{2, 1} : Shape{2});
+    b.g.values[size_t(idx)].dtype = DType::kInt64;
+    b.input("u", {2});
+    b.node("Add", "double", {"x", "x"}, {"d"});
+    b.node(op, "scatter", {"d", "idx", "u"}, {"y"}).attrs["reduction"] = attr_string("add");
+    b.g.nodes.back().opset = 16;
+    b.output("y");
+    SessionOptions options;
+    options.threads = 1;
+    std::unique_ptr<Session> s;
+    ASSERT_TRUE(Session::create(b.g, options, &s).is_ok()) << op;
+    const Shape is = std::string(op) == "ScatterND" ? Shape{2, 1} : Shape{2};
+    std::vector<Tensor> out;
+    Status st =
+        s->run({make_f32({4}, {1, 2, 3, 4}), make_i64(is, {3, -4}), make_f32({2}, {10, 20})}, &out);
+    ASSERT_TRUE(st.is_ok()) << st.message();
+    EXPECT_EQ(values_of<float>(out[0]), (std::vector<float>{22, 4, 6, 18})) << op;
+    // Rejected before the first write, naming the node.
+    st = s->run({make_f32({4}, {1, 2, 3, 4}), make_i64(is, {0, 4}), make_f32({2}, {10, 20})}, &out);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.message();
+    EXPECT_NE(st.message().find("scatter"), std::string::npos) << st.message();
   }
 }
 
