@@ -278,9 +278,8 @@ class TopKKernel final : public OpKernel {
     const Tensor &x = *in[0];
     int64_t axis, k;
     SI_RETURN_IF_ERROR(check(in, &axis, &k));
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
-    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+    int64_t outer, inner;
+    split_at_axis(x.shape(), axis, &outer, &inner);
     visit_dtype(x.dtype(), [&](auto z) {
       using T = decltype(z);
       topk_lines<T>(x.data<T>(), outer, x.dim(axis), inner, k, largest_, out[0]->data<T>(),
@@ -354,9 +353,8 @@ class CumSumKernel final : public OpKernel {
     const Tensor &x = *in[0];
     int64_t axis;
     SI_RETURN_IF_ERROR(check(in, &axis));
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
-    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+    int64_t outer, inner;
+    split_at_axis(x.shape(), axis, &outer, &inner);
     visit_dtype(x.dtype(), [&](auto z) {
       using T = decltype(z);
       cumsum_lines<T>(x.data<T>(), outer, x.dim(axis), inner, exclusive_, reverse_,

@@ -80,6 +80,15 @@ bool visit_dtype(DType t, F &&f) {
   return false;
 }
 
+// A shape viewed as [outer, dim(axis), inner] around one axis (TopK, CumSum,
+// LpNormalization walk lines along that axis).
+inline void split_at_axis(const Shape &s, int64_t axis, int64_t *outer, int64_t *inner) {
+  *outer = 1;
+  *inner = 1;
+  for (int64_t d = 0; d < int64_t(s.size()); ++d)
+    if (d != axis) *(d < axis ? outer : inner) *= s[size_t(d)];
+}
+
 // Row-major element strides of a shape.
 inline Shape strides_of(const Shape &s) {
   Shape st(s.size(), 1);

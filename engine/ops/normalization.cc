@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/indices.h"
 #include "engine/ops/ops.h"
 #include "kernels/ref/broadcast.h"
 #include "kernels/vec/layernorm.h"
@@ -177,9 +178,8 @@ class LpNormKernel final : public OpKernel {
     const Tensor &x = *in[0];
     int64_t axis;
     SI_RETURN_IF_ERROR(check(x, &axis));
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
-    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
+    int64_t outer, inner;
+    split_at_axis(x.shape(), axis, &outer, &inner);
     lp_normalize(x.data<float>(), out[0]->data<float>(), outer, x.dim(axis), inner, p_);
     return Status::ok();
   }
