@@ -118,6 +118,11 @@ std::vector<UnaryCase> unary_cases() {
     // numpy's maximum/minimum, as the spec's reference: NaN propagates.
     return [a, b](double x) { return std::isnan(x) ? x : std::max(0.0, std::min(1.0, a * x + b)); };
   };
+  auto celu = [](double a) {
+    return [a](double x) {
+      return std::isnan(x) ? x : std::max(0.0, x) + std::min(0.0, a * std::expm1(x / a));
+    };
+  };
   return {
       {"Abs", 13, {}, [](double x) { return std::fabs(x); }, 0, 0, -10, 10},
       {"Abs", 6, {}, [](double x) { return std::fabs(x); }, 0, 0, -10, 10},
@@ -183,6 +188,8 @@ std::vector<UnaryCase> unary_cases() {
        0,
        -10,
        10},
+      {"Celu", 12, {}, celu(1.0), 1, 0, -10, 10},
+      {"Celu", 12, {{"alpha", attr_float(0.5f)}}, celu(0.5), 1, 0, -10, 10},
       {"Selu",
        6,
        {{"alpha", attr_float(2.f)}, {"gamma", attr_float(3.f)}},
@@ -890,6 +897,82 @@ TEST(OpsMath, CastForms) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidModel) << st.message();
   st = run("Cast", 13, {make_f32({1}, {1})}, &out);
   EXPECT_EQ(st.code(), StatusCode::kInvalidModel) << st.message();
+}
+
+// ---- Mod, BitShift, IsNaN, IsInf ------------------------------------------
+
+// Python's % (the divisor's sign) or C's (the dividend's), written plainly.
+int64_t naive_mod(int64_t a, int64_t b, bool fmod) {
+  const int64_t r = a - b * (a / b);  // truncating division, as C
+  if (fmod || r == 0 || (r < 0) == (b < 0)) return r;
+  return r + b;
+}
+
+TEST(OpsMod, IntegersMatchNaiveInBothSignRules) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  for (int fmod = 0; fmod < 2; ++fmod) {
+    std::vector<int32_t> a(60), b(60);
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = int32_t(rng() % 41) - 20;
+      do b[i] = int32_t(rng() % 15) - 7;
+      while (b[i] == 0);
+    }
+    std::vector<Tensor> out;
+    ASSERT_TRUE(run("Mod", 13, {make_t<int32_t>({60}, a), make_t<int32_t>({60}, b)}, &out,
+                    {{"fmod", attr_int(fmod)}})
+                    .is_ok());
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_EQ(out[0].data<int32_t>()[i], naive_mod(a[i], b[i], fmod)) << a[i] << " % " << b[i];
+  }
+}
+
+TEST(OpsMod, EdgeCases) {
+  std::vector<Tensor> out;
+  // MIN % -1 overflows in C; the result is 0. Broadcasting a scalar divisor.
+  ASSERT_TRUE(
+      run("Mod", 13, {make_t<int8_t>({2}, {-128, 7}), make_t<int8_t>({}, {-1})}, &out).is_ok());
+  EXPECT_EQ(values_of<int8_t>(out[0]), (std::vector<int8_t>{0, 0}));
+  // A zero divisor is an error naming the node, not undefined behaviour.
+  Status st = run("Mod", 13, {make_t<int64_t>({2}, {5, 6}), make_t<int64_t>({2}, {2, 0})}, &out);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.message();
+  EXPECT_NE(st.message().find("node_under_test"), std::string::npos) << st.message();
+  // Float needs fmod = 1, and then follows C fmod (the dividend's sign, NaN for 0).
+  st = run("Mod", 13, {make_f32({1}, {5.f}), make_f32({1}, {3.f})}, &out);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.message();
+  ASSERT_TRUE(run("Mod", 13, {make_f32({3}, {-5.5f, 5.5f, 1.f}), make_f32({3}, {2.f, -2.f, 0.f})},
+                  &out, {{"fmod", attr_int(1)}})
+                  .is_ok());
+  EXPECT_EQ(out[0].data<float>()[0], -1.5f);
+  EXPECT_EQ(out[0].data<float>()[1], 1.5f);
+  EXPECT_TRUE(std::isnan(out[0].data<float>()[2]));
+}
+
+TEST(OpsBitShift, ShiftsOfEightOrMoreGiveZero) {
+  std::vector<Tensor> out;
+  const Tensor x = make_t<uint8_t>({4}, {0x81, 0x81, 0xff, 3});
+  const Tensor y = make_t<uint8_t>({4}, {1, 7, 8, 200});
+  ASSERT_TRUE(run("BitShift", 11, {x, y}, &out, {{"direction", attr_string("LEFT")}}).is_ok());
+  EXPECT_EQ(values_of<uint8_t>(out[0]), (std::vector<uint8_t>{0x02, 0x80, 0, 0}));
+  ASSERT_TRUE(run("BitShift", 11, {x, y}, &out, {{"direction", attr_string("RIGHT")}}).is_ok());
+  EXPECT_EQ(values_of<uint8_t>(out[0]), (std::vector<uint8_t>{0x40, 0x01, 0, 0}));
+  Status st = run("BitShift", 11, {make_t<int32_t>({1}, {1}), make_t<int32_t>({1}, {1})}, &out,
+                  {{"direction", attr_string("LEFT")}});
+  EXPECT_EQ(st.code(), StatusCode::kUnsupported) << st.message();
+}
+
+TEST(OpsClassify, IsNaNAndIsInfFlags) {
+  std::vector<Tensor> out;
+  const Tensor x = make_f32({5}, {kNaN, kInf, -kInf, 0.f, -1e38f});
+  ASSERT_TRUE(run("IsNaN", 13, {x}, &out).is_ok());
+  EXPECT_EQ(values_of<uint8_t>(out[0]), (std::vector<uint8_t>{1, 0, 0, 0, 0}));
+  ASSERT_TRUE(run("IsInf", 10, {x}, &out).is_ok());
+  EXPECT_EQ(values_of<uint8_t>(out[0]), (std::vector<uint8_t>{0, 1, 1, 0, 0}));
+  ASSERT_TRUE(run("IsInf", 10, {x}, &out, {{"detect_positive", attr_int(0)}}).is_ok());
+  EXPECT_EQ(values_of<uint8_t>(out[0]), (std::vector<uint8_t>{0, 0, 1, 0, 0}));
+  ASSERT_TRUE(run("IsInf", 10, {x}, &out, {{"detect_negative", attr_int(0)}}).is_ok());
+  EXPECT_EQ(values_of<uint8_t>(out[0]), (std::vector<uint8_t>{0, 1, 0, 0, 0}));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
-// LayerNormalization through a real Session, against a double-precision loop.
+// LayerNormalization, InstanceNormalization, LpNormalization and Hardmax
+// through a real Session, against double-precision loops written here.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "tests/op_runner.h"
@@ -129,6 +131,102 @@ TEST(OpsLayerNorm, Errors) {
   spec.inputs = {x, make_f32({3}, {1, 1, 1})};
   s = run_op(spec, &out);
   EXPECT_EQ(s.code(), StatusCode::kUnsupported) << s.message();
+}
+
+Status run_one(const std::string &op, int opset, std::vector<Tensor> inputs,
+               std::map<std::string, Attribute> attrs, std::vector<Tensor> *out) {
+  OpSpec spec;
+  spec.op_type = op;
+  spec.opset = opset;
+  spec.inputs = std::move(inputs);
+  spec.attrs = std::move(attrs);
+  return run_op(spec, out);
+}
+
+TEST(OpsInstanceNorm, MatchesNaive) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  for (const Shape &xs : {Shape{2, 3, 5}, Shape{1, 4, 3, 7}, Shape{3, 1, 1}, Shape{2, 2, 0}}) {
+    const int64_t c = xs[1], plane = count(xs) / (xs[0] * c == 0 ? 1 : xs[0] * c);
+    std::vector<float> x = random_floats(rng, count(xs), -3.f, 5.f);
+    const std::vector<float> scale = random_floats(rng, c), bias = random_floats(rng, c);
+    const float eps = 1e-3f;
+    std::vector<Tensor> out;
+    ASSERT_TRUE(run_one("InstanceNormalization", 6,
+                        {make_f32(xs, x), make_f32({c}, scale), make_f32({c}, bias)},
+                        {{"epsilon", attr_float(eps)}}, &out)
+                    .is_ok());
+    ASSERT_EQ(out[0].shape(), xs);
+    for (int64_t r = 0; r < xs[0] * c && plane > 0; ++r) {
+      double mean = 0, var = 0;
+      for (int64_t j = 0; j < plane; ++j) mean += x[size_t(r * plane + j)];
+      mean /= double(plane);
+      for (int64_t j = 0; j < plane; ++j) var += std::pow(x[size_t(r * plane + j)] - mean, 2);
+      var /= double(plane);
+      for (int64_t j = 0; j < plane; ++j) {
+        const double want = (x[size_t(r * plane + j)] - mean) / std::sqrt(var + double(eps)) *
+                                scale[size_t(r % c)] +
+                            bias[size_t(r % c)];
+        EXPECT_NEAR(out[0].data<float>()[r * plane + j], want, 1e-5 * (1 + std::fabs(want)));
+      }
+    }
+  }
+  std::vector<Tensor> out;
+  const Status st =
+      run_one("InstanceNormalization", 6,
+              {make_f32({1, 2, 2}, {1, 2, 3, 4}), make_f32({3}, {1, 1, 1}), make_f32({2}, {0, 0})},
+              {}, &out);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.message();
+}
+
+TEST(OpsLpNorm, MatchesNaiveAndKeepsZeroLinesZero) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  std::mt19937 rng(seed);
+  const Shape xs = {3, 4, 2};
+  std::vector<float> x = random_floats(rng, count(xs));
+  for (int64_t k = 0; k < 4; ++k) x[size_t(k * 2)] = 0.f;  // line (0, :, 0) is all zero
+  for (int p = 1; p <= 2; ++p) {
+    std::vector<Tensor> out;
+    ASSERT_TRUE(run_one("LpNormalization", 1, {make_f32(xs, x)},
+                        {{"axis", attr_int(-2)}, {"p", attr_int(p)}}, &out)
+                    .is_ok());
+    for (int64_t o = 0; o < 3; ++o)
+      for (int64_t i = 0; i < 2; ++i) {
+        double norm = 0;
+        for (int64_t k = 0; k < 4; ++k) {
+          const double v = x[size_t((o * 4 + k) * 2 + i)];
+          norm += p == 1 ? std::fabs(v) : v * v;
+        }
+        if (p == 2) norm = std::sqrt(norm);
+        for (int64_t k = 0; k < 4; ++k) {
+          const size_t at = size_t((o * 4 + k) * 2 + i);
+          const double want = norm == 0 ? 0 : x[at] / norm;
+          EXPECT_NEAR(out[0].data<float>()[at], want, 1e-6) << p;
+        }
+      }
+  }
+}
+
+TEST(OpsHardmax, FirstMaximumWinsNaNCountsAsLargest) {
+  constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+  std::vector<Tensor> out;
+  ASSERT_TRUE(run_one("Hardmax", 13, {make_f32({2, 3}, {1, 5, 5, 2, kNaN, 9})}, {}, &out).is_ok());
+  EXPECT_EQ(values_of<float>(out[0]), (std::vector<float>{0, 1, 0, 0, 1, 0}));
+  // Axis 0 of [2, 3] (opset 13): per column.
+  ASSERT_TRUE(
+      run_one("Hardmax", 13, {make_f32({2, 3}, {1, 5, 7, 2, 5, 3})}, {{"axis", attr_int(-2)}}, &out)
+          .is_ok());
+  EXPECT_EQ(values_of<float>(out[0]), (std::vector<float>{0, 1, 1, 1, 0, 0}));
+  // Opset 11 coerces to 2-D at axis (default 1): one max over dims [1, rank).
+  ASSERT_TRUE(run_one("Hardmax", 11, {make_f32({1, 2, 2}, {1, 4, 3, 2})}, {}, &out).is_ok());
+  EXPECT_EQ(values_of<float>(out[0]), (std::vector<float>{0, 1, 0, 0}));
+  // Empty and size-1 axes.
+  ASSERT_TRUE(run_one("Hardmax", 13, {make_f32({0, 3}, {})}, {}, &out).is_ok());
+  EXPECT_EQ(out[0].shape(), (Shape{0, 3}));
+  ASSERT_TRUE(run_one("Hardmax", 13, {make_f32({2, 1}, {-7, kNaN})}, {}, &out).is_ok());
+  EXPECT_EQ(values_of<float>(out[0]), (std::vector<float>{1, 1}));
 }
 
 }  // namespace

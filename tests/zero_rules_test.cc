@@ -520,6 +520,9 @@ TEST(ZeroRules, EveryRegistryEntryHasTheRuleOfItsOp) {
       {"Transpose", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
       {"Slice", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
       {"MaxPool", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
+      {"Trilu", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
+      {"DepthToSpace", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
+      {"SpaceToDepth", {ZeroKind::kZerosIfAllInputsZero, 1, false}},
       {"Mul", {ZeroKind::kZerosIfAnyInputZero, 2, false}},
       {"Concat", {ZeroKind::kZerosIfAnyInputZero, kAllInputs, false}},
       // Sequence ops carry no zeros: no active set is kept for a sequence's

@@ -223,6 +223,53 @@ const std::map<std::string, Recipe> &recipes() {
       p.attrs["axis"] = attr_int(0);
       return p;
     };
+    // Issue 14's indexing, scatter, layout and math ops.
+    r["Mod"] = [binary](DType t) {
+      Probe p = binary(t);
+      p.attrs["fmod"] = attr_int(1);  // float32 needs it; integers take either
+      return p;
+    };
+    r["BitShift"] = [binary](DType t) {
+      Probe p = binary(t);
+      p.attrs["direction"] = attr_string("LEFT");
+      return p;
+    };
+    r["GatherElements"] = [](DType t) {
+      return probe({filled(t, {2, 3}), i64({2, 3}, {0})}, {false, true});
+    };
+    r["GatherND"] = [](DType t) {
+      return probe({filled(t, {2, 3}), i64({1, 1}, {1})}, {false, true});
+    };
+    r["OneHot"] = [](DType t) {
+      return probe({i64({3}, {0, 1, 2}), i64({}, {3}), filled(t, {2})}, {false, true, true});
+    };
+    r["TopK"] = [](DType t) {
+      Probe p = probe({filled(t, {2, 3}), i64({1}, {2})}, {false, true});
+      p.num_outputs = 2;
+      return p;
+    };
+    r["CumSum"] = [](DType t) { return probe({filled(t, {2, 3}), i64({}, {1})}, {false, true}); };
+    const auto scatter = [](DType t) {
+      return probe({filled(t, {2, 3}), i64({1, 3}, {1}), filled(t, {1, 3})}, {false, true, false});
+    };
+    r["Scatter"] = scatter;
+    r["ScatterElements"] = scatter;
+    r["ScatterND"] = [](DType t) {
+      return probe({filled(t, {2, 3}), i64({1, 1}, {1}), filled(t, {1, 3})}, {false, true, false});
+    };
+    r["DepthToSpace"] = [](DType t) {
+      Probe p = probe({filled(t, {1, 4, 1, 1})});
+      p.attrs["blocksize"] = attr_int(2);
+      return p;
+    };
+    r["SpaceToDepth"] = [](DType t) {
+      Probe p = probe({filled(t, {1, 1, 2, 2})});
+      p.attrs["blocksize"] = attr_int(2);
+      return p;
+    };
+    r["InstanceNormalization"] = [](DType t) {
+      return probe({filled(t, {1, 2, 3}), filled(t, {2}), filled(t, {2})}, {false, true, true});
+    };
     return r;
   }();
   return table;

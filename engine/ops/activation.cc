@@ -1,10 +1,13 @@
-// Relu, LeakyRelu, ThresholdedRelu, Clip, Sigmoid, Tanh, Softmax, LogSoftmax.
+// Relu, LeakyRelu, ThresholdedRelu, Clip, Sigmoid, Tanh, Softmax, LogSoftmax,
+// Hardmax.
+#include <algorithm>
 #include <limits>
 #include <memory>
 #include <string>
 
 #include "engine/ops/ops.h"
 #include "kernels/ref/activation.h"
+#include "kernels/ref/reduce.h"
 #include "kernels/ref/softmax.h"
 #include "kernels/vec/softmax.h"
 
@@ -155,10 +158,15 @@ class ClipKernel final : public OpKernel {
   float lo_, hi_;
 };
 
+enum class SoftmaxKind { kSoftmax, kLogSoftmax, kHardmax };
+
+// Softmax, LogSoftmax and Hardmax: one view of the input as [outer, n,
+// inner] (opset < 13 coerces to 2-D at axis), normalised along n.
 class SoftmaxKernel final : public OpKernel {
  public:
   // flatten: opset < 13, normalise over the block of dims [axis, rank).
-  SoftmaxKernel(bool log, bool flatten, int64_t axis) : log_(log), flatten_(flatten), axis_(axis) {}
+  SoftmaxKernel(SoftmaxKind kind, bool flatten, int64_t axis)
+      : kind_(kind), flatten_(flatten), axis_(axis) {}
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
@@ -175,13 +183,15 @@ class SoftmaxKernel final : public OpKernel {
     SI_RETURN_IF_ERROR(view(in[0]->shape(), &outer, &n, &inner));
     const float *x = in[0]->data<float>();
     float *y = out[0]->data<float>();
+    if (kind_ == SoftmaxKind::kHardmax) return hardmax(x, y, outer, n, inner, ctx.threads);
+    const bool log = kind_ == SoftmaxKind::kLogSoftmax;
     // The vectorised kernels normalise contiguous rows; a softmax over an
     // inner axis keeps the reference loops.
     if (inner == 1) {
-      f32_softmax_rows(softmax_kernels(), log_, x, y, outer, n, ctx.threads);
+      f32_softmax_rows(softmax_kernels(), log, x, y, outer, n, ctx.threads);
       return Status::ok();
     }
-    if (log_) {
+    if (log) {
       ref::log_softmax_f32(x, y, outer, n, inner, ctx.threads);
     } else {
       ref::softmax_f32(x, y, outer, n, inner, ctx.threads);
@@ -209,16 +219,30 @@ class SoftmaxKernel final : public OpKernel {
     return Status::ok();
   }
 
-  bool log_;
+  // 1 at the first largest element of each line, 0 elsewhere: ArgMax's
+  // choice, so a NaN counts as the largest (the first NaN wins).
+  static Status hardmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner,
+                        int threads) {
+    if (outer * n * inner == 0) return Status::ok();
+    std::vector<int64_t> arg(size_t(outer * inner));
+    ref::arg_reduce_f32(true, false, x, outer, n, inner, arg.data(), threads);
+    std::fill(y, y + outer * n * inner, 0.f);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) y[(o * n + arg[size_t(o * inner + i)]) * inner + i] = 1.f;
+    return Status::ok();
+  }
+
+  SoftmaxKind kind_;
   bool flatten_;
   int64_t axis_;
 };
 
-Status create_softmax_family(const LoadContext &ctx, bool log, std::unique_ptr<OpKernel> *out) {
+Status create_softmax_family(const LoadContext &ctx, SoftmaxKind kind,
+                             std::unique_ptr<OpKernel> *out) {
   SI_RETURN_IF_ERROR(require_one_input(ctx));
   const bool flatten = ctx.node.opset < 13;
   const int64_t axis = ctx.node.attr_int("axis", flatten ? 1 : -1);
-  *out = std::make_unique<SoftmaxKernel>(log, flatten, axis);
+  *out = std::make_unique<SoftmaxKernel>(kind, flatten, axis);
   return Status::ok();
 }
 
@@ -262,10 +286,13 @@ Status create_clip(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
 }
 
 Status create_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
-  return create_softmax_family(ctx, false, out);
+  return create_softmax_family(ctx, SoftmaxKind::kSoftmax, out);
 }
 Status create_log_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
-  return create_softmax_family(ctx, true, out);
+  return create_softmax_family(ctx, SoftmaxKind::kLogSoftmax, out);
+}
+Status create_hardmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  return create_softmax_family(ctx, SoftmaxKind::kHardmax, out);
 }
 
 }  // namespace si

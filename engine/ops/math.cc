@@ -1,5 +1,5 @@
-// Unary math, PRelu, Pow, the variadic Max/Min/Sum/Mean, comparisons,
-// boolean logic, Where and Cast.
+// Unary math, PRelu, Pow, Mod, BitShift, IsNaN/IsInf, the variadic
+// Max/Min/Sum/Mean, comparisons, boolean logic, Where and Cast.
 #include <memory>
 #include <string>
 
@@ -492,6 +492,105 @@ class WhereKernel final : public OpKernel {
   }
 };
 
+// ---- Mod, BitShift --------------------------------------------------------
+
+// Same-dtype operands that broadcast to an output of that dtype; Mod and
+// BitShift differ in the dtypes they take and the kernel they run.
+class IntegerBinaryKernel final : public OpKernel {
+ public:
+  enum class Kind { kMod, kFmod, kShiftLeft, kShiftRight };
+  IntegerBinaryKernel(Kind kind, BinaryBroadcast bc) : kind_(kind), bc_(bc) {}
+
+  Status reshape(const std::vector<const Tensor *> &in,
+                 std::vector<OutputDesc> *out) const override {
+    Shape y, b_eff;
+    SI_RETURN_IF_ERROR(check(*in[0], *in[1], &y, &b_eff));
+    out->push_back(OutputDesc{in[0]->dtype(), y, -1});
+    return Status::ok();
+  }
+
+  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
+             const RunContext &ctx) const override {
+    const Tensor &a = *in[0], &b = *in[1];
+    Shape ys, b_eff;
+    SI_RETURN_IF_ERROR(check(a, b, &ys, &b_eff));
+    if (out[0]->numel() == 0) return Status::ok();
+    const ref::BroadcastPlan p = ref::make_broadcast_plan(a.shape(), b_eff, ys);
+    if (kind_ == Kind::kShiftLeft || kind_ == Kind::kShiftRight) {
+      ref::bit_shift_u8(p, kind_ == Kind::kShiftLeft, a.data<uint8_t>(), b.data<uint8_t>(),
+                        out[0]->data<uint8_t>(), ctx.threads);
+      return Status::ok();
+    }
+    ref::ElemType t = ref::ElemType::kF32;
+    to_elem(a.dtype(), &t);
+    if (a.dtype() != DType::kFloat32) {
+      bool zero = false;
+      visit_int(b, [&](auto *v, int64_t n) {
+        for (int64_t i = 0; i < n && !zero; ++i) zero = v[i] == 0;
+      });
+      if (zero) return invalid_argument("integer Mod with a zero divisor in B");
+    }
+    ref::mod(p, t, kind_ == Kind::kFmod, a.raw(), b.raw(), out[0]->raw(), ctx.threads);
+    return Status::ok();
+  }
+
+ private:
+  template <typename F>
+  static void visit_int(const Tensor &t, F f) {
+    switch (t.dtype()) {
+      case DType::kUint8:
+        return f(t.data<uint8_t>(), t.numel());
+      case DType::kInt8:
+        return f(t.data<int8_t>(), t.numel());
+      case DType::kInt32:
+        return f(t.data<int32_t>(), t.numel());
+      case DType::kInt64:
+        return f(t.data<int64_t>(), t.numel());
+      default:
+        return;
+    }
+  }
+
+  Status check(const Tensor &a, const Tensor &b, Shape *y, Shape *b_eff) const {
+    SI_RETURN_IF_ERROR(same_dtype(a, b, "A", "B"));
+    ref::ElemType t;
+    const bool shift = kind_ == Kind::kShiftLeft || kind_ == Kind::kShiftRight;
+    if (shift && a.dtype() != DType::kUint8) return bad_dtype("input X", a.dtype());
+    if (!shift && (!to_elem(a.dtype(), &t) || !ref::mod_supported(t, kind_ == Kind::kFmod))) {
+      if (a.dtype() == DType::kFloat32)
+        return invalid_argument("Mod of float32 needs fmod = 1 (the spec's rule)");
+      return bad_dtype("input A", a.dtype());
+    }
+    return bc_.shapes(a.shape(), b.shape(), y, b_eff);
+  }
+
+  Kind kind_;
+  BinaryBroadcast bc_;
+};
+
+// ---- IsNaN, IsInf ---------------------------------------------------------
+
+class ClassifyKernel final : public OpKernel {
+ public:
+  ClassifyKernel(ref::FloatClass c, bool pos, bool neg) : c_(c), pos_(pos), neg_(neg) {}
+  Status reshape(const std::vector<const Tensor *> &in,
+                 std::vector<OutputDesc> *out) const override {
+    if (in[0]->dtype() != DType::kFloat32) return bad_dtype("input X", in[0]->dtype());
+    out->push_back(OutputDesc{DType::kBool, in[0]->shape(), -1});
+    return Status::ok();
+  }
+  Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
+             const RunContext &ctx) const override {
+    ref::classify_f32(c_, pos_, neg_, in[0]->data<float>(), out[0]->data<uint8_t>(), in[0]->numel(),
+                      ctx.threads);
+    return Status::ok();
+  }
+
+ private:
+  ref::FloatClass c_;
+  bool pos_, neg_;
+};
+
 // ---- Cast -----------------------------------------------------------------
 
 const char *onnx_type_name(int64_t t) {
@@ -600,6 +699,50 @@ Status create_selu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
   p.alpha = ctx.node.attr_float("alpha", 1.67326319217681884765625f);
   p.gamma = ctx.node.attr_float("gamma", 1.05070102214813232421875f);
   return create_unary(ctx, ref::UnaryOp::kSelu, p, out);
+}
+
+Status create_celu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  ref::UnaryParams p;
+  p.alpha = ctx.node.attr_float("alpha", 1.0f);
+  if (p.alpha == 0.f) return invalid_model("alpha must be non-zero (Celu divides by it)");
+  return create_unary(ctx, ref::UnaryOp::kCelu, p, out);
+}
+
+Status create_mod(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  SI_RETURN_IF_ERROR(require_inputs(ctx, 2, "A and B"));
+  const int64_t fmod = ctx.node.attr_int("fmod", 0);
+  if (fmod != 0 && fmod != 1) return invalid_model("attribute fmod must be 0 or 1");
+  BinaryBroadcast bc;
+  SI_RETURN_IF_ERROR(BinaryBroadcast::from_node(ctx.node, &bc));
+  using K = IntegerBinaryKernel::Kind;
+  *out = std::make_unique<IntegerBinaryKernel>(fmod ? K::kFmod : K::kMod, bc);
+  return Status::ok();
+}
+
+Status create_bit_shift(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  SI_RETURN_IF_ERROR(require_inputs(ctx, 2, "X and Y"));
+  const std::string dir = ctx.node.attr_string("direction", "");
+  if (dir != "LEFT" && dir != "RIGHT")
+    return invalid_model("attribute direction must be LEFT or RIGHT, got \"" + dir + "\"");
+  BinaryBroadcast bc;
+  SI_RETURN_IF_ERROR(BinaryBroadcast::from_node(ctx.node, &bc));
+  using K = IntegerBinaryKernel::Kind;
+  *out = std::make_unique<IntegerBinaryKernel>(dir == "LEFT" ? K::kShiftLeft : K::kShiftRight, bc);
+  return Status::ok();
+}
+
+Status create_is_nan(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  if (!ctx.has_input(0) || ctx.num_inputs() != 1) return invalid_model("expects one input X");
+  *out = std::make_unique<ClassifyKernel>(ref::FloatClass::kNaN, false, false);
+  return Status::ok();
+}
+
+Status create_is_inf(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {
+  if (!ctx.has_input(0) || ctx.num_inputs() != 1) return invalid_model("expects one input X");
+  const bool pos = ctx.node.attr_int("detect_positive", 1) != 0;
+  const bool neg = ctx.node.attr_int("detect_negative", 1) != 0;
+  *out = std::make_unique<ClassifyKernel>(ref::FloatClass::kInf, pos, neg);
+  return Status::ok();
 }
 
 Status create_prelu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out) {

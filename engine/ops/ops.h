@@ -57,6 +57,11 @@ Status create_xor(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_not(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_where(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_cast(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_celu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_mod(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_bit_shift(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_is_nan(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_is_inf(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // reduce.cc
 Status create_reduce_sum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
@@ -81,6 +86,7 @@ Status create_sigmoid(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_tanh(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_log_softmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_hardmax(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // matmul.cc
 Status create_matmul(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
@@ -107,6 +113,8 @@ Status create_global_max_pool(const LoadContext &ctx, std::unique_ptr<OpKernel> 
 Status create_batch_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 Status create_layer_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_instance_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_lp_normalization(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 // gelu.cc
 Status create_gelu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
@@ -154,5 +162,22 @@ Status create_sequence_at(const LoadContext &ctx, std::unique_ptr<OpKernel> *out
 Status create_sequence_length(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_concat_from_sequence(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_split_to_sequence(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// indexing.cc
+Status create_gather_elements(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_gather_nd(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_one_hot(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_non_zero(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_top_k(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_cum_sum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_trilu(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// scatter.cc
+Status create_scatter_elements(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_scatter_nd(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
+// layout.cc
+Status create_depth_to_space(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_space_to_depth(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
 }  // namespace si

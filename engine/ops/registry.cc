@@ -255,6 +255,32 @@ const std::vector<OpRegistration> &op_table() {
       {"", "SequenceLength", 11, kMaxOpset, create_sequence_length, none()},
       {"", "ConcatFromSequence", 11, kMaxOpset, create_concat_from_sequence, none()},
       {"", "SplitToSequence", 11, kMaxOpset, create_split_to_sequence, none()},
+      // Indexing and scattering (issue 14). Gathers and scatters move elements by
+      // index: none, as Gather. Trilu only adds zeros, and the block moves of
+      // DepthToSpace/SpaceToDepth are transposes: zeros of x stay zeros.
+      {"", "GatherElements", 11, kMaxOpset, create_gather_elements, none()},
+      {"", "GatherND", 11, kMaxOpset, create_gather_nd, none()},
+      {"", "OneHot", 9, kMaxOpset, create_one_hot, none()},
+      {"", "NonZero", 9, kMaxOpset, create_non_zero, none()},
+      {"", "TopK", 1, kMaxOpset, create_top_k, none()},
+      {"", "CumSum", 11, kMaxOpset, create_cum_sum, none()},
+      {"", "Trilu", 14, kMaxOpset, create_trilu, zeros_if_all(1)},
+      {"", "Scatter", 9, 10, create_scatter_elements, none()},
+      {"", "ScatterElements", 11, kMaxOpset, create_scatter_elements, none()},
+      {"", "ScatterND", 11, kMaxOpset, create_scatter_nd, none()},
+      {"", "DepthToSpace", 1, kMaxOpset, create_depth_to_space, zeros_if_all(1)},
+      {"", "SpaceToDepth", 1, kMaxOpset, create_space_to_depth, zeros_if_all(1)},
+      // Element-wise math (issue 14). Celu is zero only at x = 0: none.
+      {"", "Celu", 12, kMaxOpset, create_celu, none()},
+      {"", "Mod", 10, kMaxOpset, create_mod, none()},
+      {"", "BitShift", 11, kMaxOpset, create_bit_shift, none()},
+      {"", "IsNaN", 9, kMaxOpset, create_is_nan, none()},
+      {"", "IsInf", 10, kMaxOpset, create_is_inf, none()},
+      // Normalisations (issue 14). Hardmax's output is one-hot, but the pass
+      // only tracks activation zeros from ReLU-like producers: none.
+      {"", "Hardmax", 1, kMaxOpset, create_hardmax, none()},
+      {"", "InstanceNormalization", 1, kMaxOpset, create_instance_normalization, none()},
+      {"", "LpNormalization", 1, kMaxOpset, create_lp_normalization, none()},
   };
   return table;
 }

@@ -128,4 +128,72 @@ void pow(const BroadcastPlan &p, ElemType base_type, const void *base, ElemType 
   }
 }
 
+namespace {
+
+template <typename T>
+T mod_one(T a, T b, bool fmod) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::fmod(a, b);
+  } else {
+    if constexpr (std::is_signed_v<T>) {
+      if (b == T(-1)) return T(0);  // MIN % -1 overflows in C
+    }
+    T r = T(a % b);
+    if constexpr (std::is_signed_v<T>) {
+      if (!fmod && r != 0 && ((r < 0) != (b < 0))) r = T(r + b);
+    }
+    return r;
+  }
+}
+
+template <typename T>
+void mod_typed(const BroadcastPlan &p, bool fmod, const void *a, const void *b, void *y,
+               int threads) {
+  broadcast_apply(p, static_cast<const T *>(a), static_cast<const T *>(b), static_cast<T *>(y),
+                  threads, kElementwiseParallelMin,
+                  [fmod](T u, T v) { return mod_one<T>(u, v, fmod); });
+}
+
+}  // namespace
+
+bool mod_supported(ElemType t, bool fmod) {
+  switch (t) {
+    case ElemType::kF32:
+      return fmod;
+    case ElemType::kU8:
+    case ElemType::kI8:
+    case ElemType::kI32:
+    case ElemType::kI64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void mod(const BroadcastPlan &p, ElemType t, bool fmod, const void *a, const void *b, void *y,
+         int threads) {
+  switch (t) {
+    case ElemType::kF32:
+      return mod_typed<float>(p, fmod, a, b, y, threads);
+    case ElemType::kU8:
+      return mod_typed<uint8_t>(p, fmod, a, b, y, threads);
+    case ElemType::kI8:
+      return mod_typed<int8_t>(p, fmod, a, b, y, threads);
+    case ElemType::kI32:
+      return mod_typed<int32_t>(p, fmod, a, b, y, threads);
+    case ElemType::kI64:
+      return mod_typed<int64_t>(p, fmod, a, b, y, threads);
+    default:
+      assert(false && "mod: unsupported type");
+  }
+}
+
+void bit_shift_u8(const BroadcastPlan &p, bool left, const uint8_t *a, const uint8_t *b, uint8_t *y,
+                  int threads) {
+  broadcast_apply(p, a, b, y, threads, kElementwiseParallelMin, [left](uint8_t u, uint8_t v) {
+    if (v >= 8) return uint8_t(0);
+    return uint8_t(left ? unsigned(u) << v : unsigned(u) >> v);
+  });
+}
+
 }  // namespace si::ref

@@ -35,4 +35,17 @@ bool pow_supported(ElemType base, ElemType exponent);
 void pow(const BroadcastPlan &p, ElemType base_type, const void *base, ElemType exponent_type,
          const void *exponent, void *y, int threads);
 
+// y = a mod b (ONNX Mod). fmod: the remainder takes a's sign (C fmod and %);
+// else b's sign (Python %, integers only). Every b must be non-zero for
+// integers (the caller checks: x % 0 is undefined in C); MIN % -1 gives 0.
+// Types kF32 (fmod only), kU8, kI8, kI32, kI64.
+bool mod_supported(ElemType t, bool fmod);
+void mod(const BroadcastPlan &p, ElemType t, bool fmod, const void *a, const void *b, void *y,
+         int threads);
+
+// y = left ? a << b : a >> b on uint8 (the only unsigned type the engine
+// holds); a shift of 8 or more gives 0, as the spec's numpy reference does.
+void bit_shift_u8(const BroadcastPlan &p, bool left, const uint8_t *a, const uint8_t *b, uint8_t *y,
+                  int threads);
+
 }  // namespace si::ref

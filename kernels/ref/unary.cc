@@ -1,5 +1,6 @@
 #include "kernels/ref/unary.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <type_traits>
@@ -182,7 +183,21 @@ void unary_f32(UnaryOp op, const UnaryParams &p, const float *x, float *y, int64
       return map_f32(x, y, n, t, m, [a = p.alpha, g = p.gamma](float v) {
         return v > 0.f ? g * v : float(double(g) * double(a) * std::expm1(double(v)));
       });
+    case UnaryOp::kCelu:
+      return map_f32(x, y, n, t, m, [a = double(p.alpha)](float v) {
+        const double d = v;
+        if (std::isnan(d)) return v;  // std::max/min would drop it
+        return float(std::max(0.0, d) + std::min(0.0, a * std::expm1(d / a)));
+      });
   }
+}
+
+void classify_f32(FloatClass c, bool positive_inf, bool negative_inf, const float *x, uint8_t *y,
+                  int64_t n, int threads) {
+  map(x, y, n, threads, kElementwiseParallelMin, [=](float v) {
+    if (c == FloatClass::kNaN) return uint8_t(std::isnan(v));
+    return uint8_t(std::isinf(v) && (v > 0 ? positive_inf : negative_inf));
+  });
 }
 
 bool unary_int_supported(UnaryOp op) {

@@ -40,6 +40,7 @@ enum class UnaryOp {
   kHardSwish,    // x * max(0, min(1, x / 6 + 0.5))
   kElu,          // x >= 0 ? x : alpha * (exp(x) - 1)
   kSelu,         // gamma * (x > 0 ? x : alpha * (exp(x) - 1))
+  kCelu,         // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
 };
 
 struct UnaryParams {
@@ -56,6 +57,12 @@ bool unary_int_supported(UnaryOp op);
 void unary_i8(UnaryOp op, const int8_t *x, int8_t *y, int64_t n, int threads);
 void unary_i32(UnaryOp op, const int32_t *x, int32_t *y, int64_t n, int threads);
 void unary_i64(UnaryOp op, const int64_t *x, int64_t *y, int64_t n, int threads);
+
+// y[i] = 1 where x[i] is NaN (IsNaN), or +inf / -inf as selected (IsInf),
+// else 0; y is bool (one byte).
+enum class FloatClass { kNaN, kInf };
+void classify_f32(FloatClass c, bool positive_inf, bool negative_inf, const float *x, uint8_t *y,
+                  int64_t n, int threads);
 
 // Element types the kernels know by value (the engine maps its DType here).
 enum class ElemType { kF32, kU8, kI8, kI32, kI64, kBool };
