@@ -136,4 +136,10 @@ Status create_upsample(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 // einsum.cc
 Status create_einsum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// quantize.cc
+Status create_quantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_dequantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_dynamic_quantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_matmul_integer(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 }  // namespace si
