@@ -7,20 +7,45 @@ namespace si {
 
 namespace {
 
-// One row of y. Unsigned arithmetic wraps modulo 2^32 where an int32 sum
-// would overflow (undefined in C++); the bits are the two's-complement sum.
+constexpr int kGroup = 4;
+
+// One row of y. The non-zero d_k are listed first (the branch then does not
+// sit in the column loop), and kGroup rows of B are applied per pass over
+// the accumulators, which cuts their loads and stores by kGroup (as the float
+// gather kernel streams several weight rows per pass). Unsigned arithmetic
+// wraps modulo 2^32 where an int32 sum would overflow (undefined in C++); the
+// bits are the two's-complement sum.
 template <typename TA, typename TB>
 void one_row(int64_t n, int64_t k, const TA *a, int32_t a_zero, const TB *b, int64_t ldb,
-             const int32_t *b_zero, uint32_t *acc, int32_t *y) {
-  for (int64_t j = 0; j < n; ++j) acc[j] = 0;
+             const int32_t *b_zero, int32_t *ks, uint32_t *ds, uint32_t *acc, int32_t *y) {
+  int64_t count = 0;
   uint32_t sum_d = 0;
   for (int64_t p = 0; p < k; ++p) {
     const int32_t d = int32_t(a[p]) - a_zero;
-    if (d == 0) continue;  // an exact-zero term: a float 0 after DynamicQuantizeLinear
+    ks[count] = int32_t(p);
+    ds[count] = uint32_t(d);
     sum_d += uint32_t(d);
-    const uint32_t du = uint32_t(d);
-    const TB *row = b + p * ldb;
-    for (int64_t j = 0; j < n; ++j) acc[j] += du * uint32_t(int32_t(row[j]));
+    count += d != 0;  // an exact-zero term (a float 0 after DynamicQuantizeLinear) is dropped
+  }
+  for (int64_t j = 0; j < n; ++j) acc[j] = 0;
+  int64_t t = 0;
+  for (; t + kGroup <= count; t += kGroup) {
+    const TB *r[kGroup];
+    uint32_t d[kGroup];
+    for (int g = 0; g < kGroup; ++g) {
+      r[g] = b + ks[t + g] * ldb;
+      d[g] = ds[t + g];
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      uint32_t s = acc[j];
+      for (int g = 0; g < kGroup; ++g) s += d[g] * uint32_t(int32_t(r[g][j]));
+      acc[j] = s;
+    }
+  }
+  for (; t < count; ++t) {
+    const TB *r = b + ks[t] * ldb;
+    const uint32_t d = ds[t];
+    for (int64_t j = 0; j < n; ++j) acc[j] += d * uint32_t(int32_t(r[j]));
   }
   for (int64_t j = 0; j < n; ++j) y[j] = int32_t(acc[j] - uint32_t(b_zero[j]) * sum_d);
 }
@@ -31,10 +56,12 @@ void matmul_integer(int64_t m, int64_t n, int64_t k, const TA *a, int64_t lda,
                     int32_t *y, int64_t ldy, int threads) {
 #pragma omp parallel num_threads(threads) if (threads > 1 && m > 1)
   {
-    std::vector<uint32_t> acc(size_t(n > 0 ? n : 0));
+    std::vector<uint32_t> acc(size_t(n > 0 ? n : 0)), ds(size_t(k > 0 ? k : 0));
+    std::vector<int32_t> ks(size_t(k > 0 ? k : 0));
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i)
-      one_row(n, k, a + i * lda, a_zero[i], b, ldb, b_zero, acc.data(), y + i * ldy);
+      one_row(n, k, a + i * lda, a_zero[i], b, ldb, b_zero, ks.data(), ds.data(), acc.data(),
+              y + i * ldy);
   }
 }
 
