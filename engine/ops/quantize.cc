@@ -56,16 +56,35 @@ Status quant_axis(const Shape &x, const Tensor &scale, const Tensor *zero, int64
   return Status::ok();
 }
 
+// What QuantizeLinear and DequantizeLinear share: axis, opset, and the
+// [outer, channels, inner] view their inputs (x, scale, zero point) imply.
+class LinearQuantOp : public OpKernel {
+ public:
+  LinearQuantOp(int64_t axis, int opset) : axis_(axis), opset_(opset) {}
+
+ protected:
+  static const Tensor *zero_point(const std::vector<const Tensor *> &in) {
+    return in.size() > 2 ? in[2] : nullptr;
+  }
+  Status view(const std::vector<const Tensor *> &in, ref::QuantAxis *a) const {
+    return quant_axis(in[0]->shape(), *in[1], zero_point(in), axis_, opset_, a);
+  }
+
+ private:
+  int64_t axis_;
+  int opset_;
+};
+
 // ------------------------------------------------------- DequantizeLinear
 
-class DequantizeLinearOp : public OpKernel {
+class DequantizeLinearOp : public LinearQuantOp {
  public:
-  DequantizeLinearOp(int64_t axis, int opset) : axis_(axis), opset_(opset) {}
+  using LinearQuantOp::LinearQuantOp;
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
     const Tensor &x = *in[0];
-    const Tensor *zero = in.size() > 2 ? in[2] : nullptr;
+    const Tensor *zero = zero_point(in);
     if (!is_code_dtype(x.dtype()) && x.dtype() != DType::kInt32)
       return unsupported(std::string("x has dtype ") + dtype_name(x.dtype()) +
                          ", supported: int8, uint8, int32");
@@ -73,7 +92,7 @@ class DequantizeLinearOp : public OpKernel {
       return invalid_argument(std::string("zero point has dtype ") + dtype_name(zero->dtype()) +
                               ", x has " + dtype_name(x.dtype()));
     ref::QuantAxis a;
-    SI_RETURN_IF_ERROR(quant_axis(x.shape(), *in[1], zero, axis_, opset_, &a));
+    SI_RETURN_IF_ERROR(view(in, &a));
     out->assign(1, OutputDesc{DType::kFloat32, x.shape(), -1});
     return Status::ok();
   }
@@ -81,9 +100,9 @@ class DequantizeLinearOp : public OpKernel {
   Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
              const RunContext &) const override {
     const Tensor &x = *in[0];
-    const Tensor *zero = in.size() > 2 ? in[2] : nullptr;
+    const Tensor *zero = zero_point(in);
     ref::QuantAxis a;
-    SI_RETURN_IF_ERROR(quant_axis(x.shape(), *in[1], zero, axis_, opset_, &a));
+    SI_RETURN_IF_ERROR(view(in, &a));
     const float *s = in[1]->data<float>();
     float *y = out[0]->data<float>();
     switch (x.dtype()) {
@@ -99,22 +118,18 @@ class DequantizeLinearOp : public OpKernel {
     }
     return Status::ok();
   }
-
- private:
-  int64_t axis_;
-  int opset_;
 };
 
 // --------------------------------------------------------- QuantizeLinear
 
-class QuantizeLinearOp : public OpKernel {
+class QuantizeLinearOp : public LinearQuantOp {
  public:
-  QuantizeLinearOp(int64_t axis, int opset) : axis_(axis), opset_(opset) {}
+  using LinearQuantOp::LinearQuantOp;
 
   Status reshape(const std::vector<const Tensor *> &in,
                  std::vector<OutputDesc> *out) const override {
     const Tensor &x = *in[0];
-    const Tensor *zero = in.size() > 2 ? in[2] : nullptr;
+    const Tensor *zero = zero_point(in);
     if (x.dtype() != DType::kFloat32)
       return unsupported(std::string("x has dtype ") + dtype_name(x.dtype()) +
                          ", only float32 is supported");
@@ -122,7 +137,7 @@ class QuantizeLinearOp : public OpKernel {
       return unsupported(std::string("zero point has dtype ") + dtype_name(zero->dtype()) +
                          ", supported: int8, uint8");
     ref::QuantAxis a;
-    SI_RETURN_IF_ERROR(quant_axis(x.shape(), *in[1], zero, axis_, opset_, &a));
+    SI_RETURN_IF_ERROR(view(in, &a));
     // Without a zero point the output is uint8 (the spec's default).
     out->assign(1, OutputDesc{zero ? zero->dtype() : DType::kUint8, x.shape(), -1});
     return Status::ok();
@@ -131,9 +146,9 @@ class QuantizeLinearOp : public OpKernel {
   Status run(const std::vector<const Tensor *> &in, const std::vector<Tensor *> &out,
              const RunContext &) const override {
     const Tensor &x = *in[0];
-    const Tensor *zero = in.size() > 2 ? in[2] : nullptr;
+    const Tensor *zero = zero_point(in);
     ref::QuantAxis a;
-    SI_RETURN_IF_ERROR(quant_axis(x.shape(), *in[1], zero, axis_, opset_, &a));
+    SI_RETURN_IF_ERROR(view(in, &a));
     const float *s = in[1]->data<float>();
     if (out[0]->dtype() == DType::kInt8) {
       ref::quantize_linear(x.data<float>(), s, zero->data<int8_t>(), a, out[0]->data<int8_t>());
@@ -143,10 +158,6 @@ class QuantizeLinearOp : public OpKernel {
     }
     return Status::ok();
   }
-
- private:
-  int64_t axis_;
-  int opset_;
 };
 
 // -------------------------------------------------- DynamicQuantizeLinear
