@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/const_matmul.h"
+#include "engine/passes/passes.h"
 #include "engine/session.h"
 #include "kernels/quant/matmul_integer.h"
 #include "kernels/ref/quantize.h"
@@ -437,6 +439,57 @@ TEST(DynamicInt8, QuantizeDynamicPatternMatchesAFloat64Reference) {
         }
       }
     }
+  }
+}
+
+// A static QDQ activation path, Relu -> QuantizeLinear(zp 0) ->
+// DequantizeLinear(zp 0) -> MatMul: the zero rules mark the MatMul sparse,
+// and every mode gives the float64 product of the dequantized activations.
+TEST(DynamicInt8, QdqActivationsReachTheSparseMatMulAndMatchFloat64) {
+  const uint32_t seed = test_seed();
+  SI_TRACE_SEED(seed);
+  const int64_t k = 160, n = 131, rows = 2;
+  test::GraphBuilder b(seed);
+  b.input("x", {rows, k});
+  b.node("Relu", "relu", {"x"}, {"r"});
+  b.scalar("s", 0.05f);
+  const int z = b.value("z");
+  b.g.values[static_cast<size_t>(z)].dtype = DType::kUint8;
+  b.g.constants[z] = make_tensor<uint8_t>(DType::kUint8, {}, {0});
+  b.g.values[static_cast<size_t>(b.value("rq"))].dtype = DType::kUint8;
+  b.node("QuantizeLinear", "q", {"r", "s", "z"}, {"rq"});
+  b.node("DequantizeLinear", "dq", {"rq", "s", "z"}, {"a"});
+  b.constant("w", {k, n});
+  b.node("MatMul", "mm", {"a", "w"}, {"y"});
+  b.output("y");
+  const std::vector<float> w = values_of<float>(b.g.constants[b.value("w")]);
+  Graph marked = b.g;
+  mark_sparsity(&marked);
+  EXPECT_EQ(marked.nodes.back().attr_int(kSparseInputAttr, 0), 1) << "MatMul not marked sparse";
+  std::mt19937 rng(seed + 2);
+  const auto x = test::random_floats(rng, rows * k, -10.f, 2.f);  // ~83% zeros after Relu
+  for (ExecMode mode : {ExecMode::kAuto, ExecMode::kDense, ExecMode::kSparse}) {
+    SessionOptions options;
+    options.mode = mode;
+    options.threads = 1;
+    std::unique_ptr<Session> s;
+    Status st = Session::create(b.g, options, &s);
+    ASSERT_TRUE(st.is_ok()) << st.message();
+    std::vector<Tensor> out;
+    st = s->run({test::make_f32({rows, k}, x)}, &out);
+    ASSERT_TRUE(st.is_ok()) << st.message();
+    const auto y = test::to_vector_f32(out[0]);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double want = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          const double r = std::max(0.f, x[static_cast<size_t>(i * k + p)]);
+          const double q = std::min(255.0, round_half_even(double(float(r) / 0.05f)));
+          want += q * double(0.05f) * w[static_cast<size_t>(p * n + j)];
+        }
+        EXPECT_NEAR(y[static_cast<size_t>(i * n + j)], want, 1e-4 + 1e-4 * std::fabs(want))
+            << i << "," << j << " mode " << exec_mode_name(mode);
+      }
   }
 }
 
