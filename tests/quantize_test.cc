@@ -202,7 +202,7 @@ TEST(QuantizeKernels, MatMulIntegerSkipsZeroPointTermsExactly) {
     int64_t m, n, k;
   };
   for (const Size s : {Size{1, 1, 1}, Size{1, 33, 17}, Size{5, 7, 129}, Size{3, 64, 0},
-                       Size{0, 4, 5}, Size{9, 1, 31}}) {
+                       Size{0, 4, 5}, Size{9, 1, 31}, Size{1, 200, 37}}) {
     for (double zeros : {0.0, 0.5, 0.9, 1.0}) {
       for (int threads : {1, 2}) {
         check_matmul_integer<uint8_t, int8_t>(rng, s.m, s.n, s.k, zeros, threads);

@@ -1,5 +1,6 @@
 #include "kernels/quant/matmul_integer.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -54,14 +55,23 @@ template <typename TA, typename TB>
 void matmul_integer(int64_t m, int64_t n, int64_t k, const TA *a, int64_t lda,
                     const int32_t *a_zero, const TB *b, int64_t ldb, const int32_t *b_zero,
                     int32_t *y, int64_t ldy, int threads) {
-#pragma omp parallel num_threads(threads) if (threads > 1 && m > 1)
+  // Rows of A share out the threads; with fewer rows than threads (batch 1)
+  // each row's columns are split too, in blocks of 64, so both threads read
+  // half of every active row of B.
+  const int64_t splits = m >= threads ? 1 : std::min<int64_t>(threads, (n + 63) / 64);
+  const int64_t cols = splits > 1 ? ((n + splits - 1) / splits + 63) / 64 * 64 : n;
+#pragma omp parallel num_threads(threads) if (threads > 1 && m * splits > 1)
   {
-    std::vector<uint32_t> acc(size_t(n > 0 ? n : 0)), ds(size_t(k > 0 ? k : 0));
+    std::vector<uint32_t> acc(size_t(cols > 0 ? cols : 0)), ds(size_t(k > 0 ? k : 0));
     std::vector<int32_t> ks(size_t(k > 0 ? k : 0));
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < m; ++i)
-      one_row(n, k, a + i * lda, a_zero[i], b, ldb, b_zero, ks.data(), ds.data(), acc.data(),
-              y + i * ldy);
+    for (int64_t w = 0; w < m * splits; ++w) {
+      const int64_t i = w / splits, n0 = (w % splits) * cols;
+      const int64_t n1 = std::min(n, n0 + cols);
+      if (n0 >= n1) continue;
+      one_row(n1 - n0, k, a + i * lda, a_zero[i], b + n0, ldb, b_zero + n0, ks.data(), ds.data(),
+              acc.data(), y + i * ldy + n0);
+    }
   }
 }
 

@@ -17,7 +17,8 @@ namespace si {
 
 // a: m x k, row stride lda; b: k x n, row stride ldb; y: m x n, row stride
 // ldy. a_zero has m entries (one per row of A: per-tensor callers repeat
-// it), b_zero n entries (one per column of B). Threads over rows of A.
+// it), b_zero n entries (one per column of B). Threads over rows of A, and
+// over blocks of 64 columns when A has fewer rows than threads.
 void s32_matmul_integer(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t lda,
                         const int32_t *a_zero, const uint8_t *b, int64_t ldb, const int32_t *b_zero,
                         int32_t *y, int64_t ldy, int threads);
