@@ -486,6 +486,52 @@ TEST(ZeroRules, IneligibleLayersSayWhy) {
   }
 }
 
+// ------------------------------------------------ quantize / dequantize
+
+// Relu -> QuantizeLinear -> DequantizeLinear -> MatMul, the activation path of
+// a static QDQ model: the MatMul gets a sparse input only when both zero
+// points are 0 (absent or constant) and the dequantizing scale is a finite
+// constant; any other zero point moves 0 away from 0.
+TEST(ZeroRules, QuantizeDequantizeKeepZerosOnlyWithZeroPointZero) {
+  struct Case {
+    const char *name;
+    int q_zero, dq_zero;  // -1: absent, -2: a runtime input
+    float dq_scale;
+    bool sparse;
+  };
+  const std::vector<Case> cases = {
+      {"zero points 0", 0, 0, 0.5f, true},          {"zero points absent", -1, -1, 0.5f, true},
+      {"quantize zero point 3", 3, 3, 0.5f, false}, {"dequantize zero point 1", 0, 1, 0.5f, false},
+      {"runtime zero point", -2, 0, 0.5f, false},   {"infinite scale", 0, 0, INFINITY, false},
+  };
+  for (const Case &c : cases) {
+    const Graph g = chain([&](GraphBuilder &b) {
+      b.node("Relu", "relu", {"x"}, {"r"});
+      auto zero = [&](const std::string &name, int v) -> std::string {
+        if (v == -1) return "";
+        if (v == -2) {
+          b.input(name, {});
+          b.g.values[size_t(b.value(name))].dtype = DType::kUint8;
+          return name;
+        }
+        const int id = b.value(name);
+        b.g.values[size_t(id)].dtype = DType::kUint8;
+        b.g.constants[id] = test::make_tensor<uint8_t>(DType::kUint8, {}, {uint8_t(v)});
+        return name;
+      };
+      b.scalar("qs", 0.5f);
+      b.scalar("ds", c.dq_scale);
+      const std::string qz = zero("qz", c.q_zero), dz = zero("dz", c.dq_zero);
+      Node &q = b.node("QuantizeLinear", "q", {"r", "qs"}, {"rq"});
+      if (!qz.empty()) q.inputs.push_back(b.value(qz));
+      b.g.values[size_t(b.value("rq"))].dtype = DType::kUint8;
+      Node &d = b.node("DequantizeLinear", "dq", {"rq", "ds"}, {"a"});
+      if (!dz.empty()) d.inputs.push_back(b.value(dz));
+    });
+    EXPECT_EQ(marked(g, "mm"), c.sparse) << c.name;
+  }
+}
+
 // ----------------------------------------------------- the table itself
 
 // Every op's rule, stated here by hand from the ONNX spec; an op not listed
@@ -536,6 +582,10 @@ TEST(ZeroRules, EveryRegistryEntryHasTheRuleOfItsOp) {
       {"SequenceLength", {ZeroKind::kNone, 0, false}},
       {"ConcatFromSequence", {ZeroKind::kNone, 0, false}},
       {"SplitToSequence", {ZeroKind::kNone, 0, false}},
+      // round(0 / s) + 0 = 0 and (0 - 0) * s = 0 only with a zero point of 0
+      // (and, dequantizing, a finite scale). Not views: both change dtype.
+      {"QuantizeLinear", {ZeroKind::kZerosIfAllInputsZero, 1, true}},
+      {"DequantizeLinear", {ZeroKind::kZerosIfAllInputsZero, 1, true}},
   };
   size_t listed = 0;
   for (const OpRegistration &r : op_table()) {

@@ -270,6 +270,20 @@ const std::map<std::string, Recipe> &recipes() {
     r["InstanceNormalization"] = [](DType t) {
       return probe({filled(t, {1, 2, 3}), filled(t, {2}), filled(t, {2})}, {false, true, true});
     };
+    // Linear quantization (issue 13): the dtype is x's; scales are float32.
+    r["DequantizeLinear"] = [](DType t) {
+      return probe({filled(t, {2, 3}), filled(DType::kFloat32, {}, {0.5}), filled(t, {}, {1})});
+    };
+    r["QuantizeLinear"] = [](DType t) {
+      return probe(
+          {filled(t, {2, 3}), filled(DType::kFloat32, {}, {0.5}), filled(DType::kInt8, {}, {1})});
+    };
+    r["DynamicQuantizeLinear"] = [](DType t) {
+      Probe p = probe({filled(t, {2, 3})});
+      p.num_outputs = 3;
+      return p;
+    };
+    r["MatMulInteger"] = matmul;
     return r;
   }();
   return table;

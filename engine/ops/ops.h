@@ -180,4 +180,10 @@ Status create_scatter_nd(const LoadContext &ctx, std::unique_ptr<OpKernel> *out)
 Status create_depth_to_space(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_space_to_depth(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// quantize.cc
+Status create_quantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_dequantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_dynamic_quantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_matmul_integer(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 }  // namespace si

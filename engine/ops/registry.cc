@@ -1,5 +1,7 @@
 #include "engine/ops/registry.h"
 
+#include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <string>
@@ -27,8 +29,9 @@ ZeroRule consumer(ZeroPredicate output_zeros = nullptr, const char *condition = 
 ZeroRule view() {
   return {ZeroKind::kView, nullptr, nullptr, 1};
 }
-ZeroRule zeros_if_all(int data_inputs) {
-  return {ZeroKind::kZerosIfAllInputsZero, nullptr, nullptr, data_inputs};
+ZeroRule zeros_if_all(int data_inputs, ZeroPredicate when = nullptr,
+                      const char *condition = nullptr) {
+  return {ZeroKind::kZerosIfAllInputsZero, when, condition, data_inputs};
 }
 ZeroRule zeros_if_any(int data_inputs) {
   return {ZeroKind::kZerosIfAnyInputZero, nullptr, nullptr, data_inputs};
@@ -91,6 +94,28 @@ bool fused_gemm_relu(const Graph &, const Node &n) {
 bool fused_conv_zeros(const Graph &, const Node &n) {
   const std::string act = n.attr_string("activation", "");
   return act == "Relu" || (act == "Clip" && n.attr_float("clip_min", 0.f) == 0.f);
+}
+
+// QuantizeLinear and DequantizeLinear map a 0 to 0 when the zero point is 0:
+// round(0 / s) + 0 = 0 (0 / s is 0, or NaN for s = 0, which quantizes to the
+// zero point), and (0 - 0) * s = 0 (or -0) for any finite s. An absent zero
+// point is 0; a runtime one is unknown at load.
+bool zero_point_is_zero(const Graph &g, const Node &n) {
+  if (n.inputs.size() < 3 || n.inputs[2] < 0) return true;
+  const Tensor *z = g.constant(n.inputs[2]);
+  if (z == nullptr || z->raw() == nullptr) return false;
+  const auto *bytes = static_cast<const uint8_t *>(z->raw());
+  for (size_t i = 0; i < z->size_bytes(); ++i)
+    if (bytes[i] != 0) return false;
+  return true;
+}
+bool dequantize_keeps_zeros(const Graph &g, const Node &n) {
+  if (!zero_point_is_zero(g, n) || n.inputs.size() < 2 || n.inputs[1] < 0) return false;
+  const Tensor *s = g.constant(n.inputs[1]);
+  if (s == nullptr || s->dtype() != DType::kFloat32 || s->data<float>() == nullptr) return false;
+  for (int64_t i = 0; i < s->numel(); ++i)
+    if (!std::isfinite(s->data<float>()[i])) return false;
+  return true;
 }
 
 }  // namespace
@@ -281,6 +306,18 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Hardmax", 1, kMaxOpset, create_hardmax, none()},
       {"", "InstanceNormalization", 1, kMaxOpset, create_instance_normalization, none()},
       {"", "LpNormalization", 1, kMaxOpset, create_lp_normalization, none()},
+      // Linear quantization (quantize.cc). A 0 stays 0 through Quantize and
+      // Dequantize with a zero point of 0 (see zero_point_is_zero); after
+      // DynamicQuantizeLinear a 0 is the zero point, not 0, so MatMulInteger
+      // skips those terms itself, in integers (kernels/quant/matmul_integer.h).
+      {"", "QuantizeLinear", 10, kMaxOpset, create_quantize_linear,
+       zeros_if_all(1, zero_point_is_zero, "when the zero point is absent or a constant 0")},
+      {"", "DequantizeLinear", 10, kMaxOpset, create_dequantize_linear,
+       zeros_if_all(
+           1, dequantize_keeps_zeros,
+           "when the zero point is absent or a constant 0 and the scale constant and finite")},
+      {"", "DynamicQuantizeLinear", 11, kMaxOpset, create_dynamic_quantize_linear, none()},
+      {"", "MatMulInteger", 10, kMaxOpset, create_matmul_integer, none()},
   };
   return table;
 }

@@ -41,6 +41,8 @@ struct ZeroRule {
   // kProducer: nullptr = always a producer, else whether this node is one.
   // kConsumer: nullptr = its output is dense, else whether the output also
   // has exact zeros (FusedGemm with a Relu epilogue).
+  // kZerosIf*: nullptr = always, else whether this node keeps zeros
+  // (QuantizeLinear with a zero point of 0).
   ZeroPredicate produces = nullptr;
   const char *condition = nullptr;  // `produces` in words, for docs/operators.md
   int data_inputs = 0;              // kView: 1; kZerosIf*: a count or kAllInputs

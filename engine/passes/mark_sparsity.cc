@@ -36,8 +36,9 @@ bool is_view(const Node &node) {
 }
 
 // Whether the node's output keeps exact zeros its data inputs carry.
-bool keeps_zeros(const Node &node, const std::vector<bool> &sparse) {
+bool keeps_zeros(const Graph &g, const Node &node, const std::vector<bool> &sparse) {
   const ZeroRule &rule = zero_rule(node);
+  if (rule.produces != nullptr && !rule.produces(g, node)) return false;
   const size_t n = rule.data_inputs == kAllInputs ? node.inputs.size() : size_t(rule.data_inputs);
   if (n == 0 || n > node.inputs.size()) return false;
   size_t carrying = 0;
@@ -68,7 +69,7 @@ bool trace_zeros(const Graph &g, ZeroFlow *flow) {
   flow->sparse.assign(g.values.size(), false);
   for (size_t idx : order) {
     const Node &node = g.nodes[idx];
-    const bool out_sparse = produces_zeros(g, node) || keeps_zeros(node, flow->sparse);
+    const bool out_sparse = produces_zeros(g, node) || keeps_zeros(g, node, flow->sparse);
     for (int v : node.outputs) {
       if (v < 0) continue;
       flow->producer[size_t(v)] = int(idx);
