@@ -136,4 +136,9 @@ Status create_upsample(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 // einsum.cc
 Status create_einsum(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// control_flow.cc
+Status create_if(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_loop(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_scan(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 }  // namespace si

@@ -238,6 +238,10 @@ const std::vector<OpRegistration> &op_table() {
       {"", "Resize", 10, kMaxOpset, create_resize, none()},
       {"", "Upsample", 7, 10, create_upsample, none()},
       {"", "Einsum", 12, kMaxOpset, create_einsum, none()},
+      // Control flow (issue 14): bodies run by their own executor.
+      {"", "If", 1, kMaxOpset, create_if, none()},
+      {"", "Loop", 1, kMaxOpset, create_loop, none()},
+      {"", "Scan", 9, kMaxOpset, create_scan, none()},
   };
   return table;
 }

@@ -7,6 +7,8 @@ Status optimize_graph(Graph *graph, const SessionOptions &options) {
   remove_dead_nodes(graph);
   SI_RETURN_IF_ERROR(fold_batchnorm(graph));
   SI_RETURN_IF_ERROR(fold_constants(graph, options));
+  // Folding may make a condition constant; the branch's own nodes fold next.
+  if (inline_constant_if(graph)) SI_RETURN_IF_ERROR(fold_constants(graph, options));
   SI_RETURN_IF_ERROR(fuse_layernorm(graph));
   SI_RETURN_IF_ERROR(fuse_gelu(graph));
   SI_RETURN_IF_ERROR(fuse_matmul_epilogues(graph));
