@@ -122,7 +122,11 @@ const Tensor *Graph::constant(int value) const {
 
 std::map<std::string, int> Graph::op_histogram() const {
   std::map<std::string, int> h;
-  for (const Node &n : nodes) ++h[n.op_type];
+  for (const Node &n : nodes) {
+    ++h[n.op_type];
+    for (const Subgraph &body : n.subgraphs)
+      for (const auto &kv : body.graph->op_histogram()) h[kv.first] += kv.second;
+  }
   return h;
 }
 

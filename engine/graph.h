@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -76,21 +77,29 @@ struct NodeOrigin {
   std::string name;
 };
 
+struct Graph;
+
 // The body of a graph attribute (If's then_branch, Loop's body, one graph of
-// a GRAPHS attribute), held so that a load can name every operator a body
-// needs: its nodes carry op type, name, domain, opset and their own bodies,
-// not inputs, outputs or attributes. No op runs a body yet.
+// a GRAPHS attribute): a full graph of its own. Values the body reads from
+// enclosing graphs are its `captures`; the node that owns the body reads the
+// same values as extra inputs after its ONNX inputs (ONNX Runtime's
+// "implicit inputs"), so ordering, lifetimes and passes of the enclosing
+// graph see them as ordinary reads.
 struct Subgraph {
-  std::string attr;  // "then_branch"; "branches[1]" for a GRAPHS attribute
-  std::vector<Node> nodes;
+  std::string attr;              // "then_branch"; "branches[1]" for a GRAPHS attribute
+  std::shared_ptr<Graph> graph;  // never null
+  // For each of graph->captures, the index into the owning node's inputs that feeds it.
+  std::vector<size_t> capture_inputs;
 };
 
 struct Node {
   std::string op_type;
   std::string name;
-  std::string domain;        // "" for ai.onnx
-  int opset = 0;             // opset version of `domain` the model imports
-  std::vector<int> inputs;   // value ids; -1 for an omitted optional input
+  std::string domain;  // "" for ai.onnx
+  int opset = 0;       // opset version of `domain` the model imports
+  // Value ids; -1 for an omitted optional input. A node with bodies reads its
+  // ONNX inputs first, then the values its bodies capture (Subgraph::capture_inputs).
+  std::vector<int> inputs;
   std::vector<int> outputs;  // value ids; -1 for an omitted optional output
   std::map<std::string, Attribute> attrs;
   std::vector<Subgraph> subgraphs;  // graph attributes' bodies, in attribute order
@@ -116,15 +125,18 @@ struct Node {
 struct Graph {
   std::vector<ValueInfo> values;
   std::vector<Node> nodes;
-  std::vector<int> inputs;                    // value ids fed by the caller, in model order
-  std::vector<int> outputs;                   // value ids returned to the caller, in model order
+  std::vector<int> inputs;   // value ids fed by the caller, in model order
+  std::vector<int> outputs;  // value ids returned to the caller, in model order
+  // A body's values bound, by name, to values of an enclosing graph (empty
+  // for a model's main graph). Available from the start like inputs.
+  std::vector<int> captures;
   std::unordered_map<int, Tensor> constants;  // initializers and folded values
 
   int find_value(const std::string &name) const;  // -1 if absent
   int add_value(ValueInfo info);                  // returns the new id
   bool is_constant(int value) const { return value >= 0 && constants.count(value) != 0; }
   const Tensor *constant(int value) const;  // nullptr unless constant
-  // op type -> node count (bodies of graph attributes not counted).
+  // op type -> node count, counting the nodes of every body (recursively).
   std::map<std::string, int> op_histogram() const;
 
  private:

@@ -43,10 +43,19 @@ struct MatmulProfile {
   int64_t weight_bytes_dense = 0;  // bytes a dense kernel reads for the same call
 };
 
+class BufferPool;
+struct StepRecord;
+
 struct RunContext {
   int threads = 1;
   ExecMode mode = ExecMode::kAuto;
   MatmulProfile *profile = nullptr;  // non-null only while profiling this step
+  // The call's buffers; a kernel that runs a body (If, Loop, Scan) runs it
+  // from the same pool, so the memory limit covers the whole call.
+  BufferPool *pool = nullptr;
+  // Non-null only while profiling this step: where a kernel that runs a body
+  // records the body's steps.
+  std::vector<StepRecord> *body_steps = nullptr;
 };
 
 struct OutputDesc {
@@ -59,9 +68,10 @@ struct OutputDesc {
   // size) when this step is the input's last reader; run() then computes in
   // place and sees it by comparing the two data pointers.
   int reuse_input = -1;
-  // true: run() assigns the output Tensor itself (a sequence value, or an
-  // element a sequence holds); the executor allocates nothing, and dtype and
-  // shape are informative only.
+  // true: run() assigns the output Tensor itself and the executor allocates
+  // nothing: the value is a sequence or an element a sequence holds, or its
+  // shape is known only once run() has run (If, Loop, Scan run a body).
+  // dtype and shape are then informative only.
   bool set_by_run = false;
 };
 

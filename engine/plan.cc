@@ -18,6 +18,7 @@ Status topological_order(const Graph &graph, std::vector<size_t> *order) {
   std::vector<int> producer(n_values, -1);
   std::vector<bool> available(n_values, false);
   for (int v : graph.inputs) available[size_t(v)] = true;
+  for (int v : graph.captures) available[size_t(v)] = true;
   for (const auto &kv : graph.constants) available[size_t(kv.first)] = true;
 
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -88,6 +89,7 @@ std::vector<std::vector<int>> release_points(const Graph &graph, const std::vect
   std::vector<bool> pinned(n_values, false);
   for (int v : graph.outputs) pinned[size_t(v)] = true;
   for (int v : graph.inputs) pinned[size_t(v)] = true;
+  for (int v : graph.captures) pinned[size_t(v)] = true;
   for (const auto &kv : graph.constants) pinned[size_t(kv.first)] = true;
 
   std::vector<std::vector<int>> release(order.size());

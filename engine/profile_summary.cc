@@ -62,6 +62,51 @@ ProfileSummary summarize_profile(const std::vector<RunProfile> &runs) {
     out.total_us += s.time_us;
     out.steps.push_back(std::move(s));
   }
+  // Then the steps inside bodies: one row per body node, named after its
+  // body (`If "/if_0" then_branch / fc`), its time the median over the runs
+  // of its total per run (a Loop's body runs once per iteration). Their time
+  // is inside their If/Loop/Scan step's already, so total_us leaves it out.
+  struct BodyStep {
+    StepSummary s;
+    std::vector<double> per_run, densities;
+    std::map<std::string, int> paths;
+  };
+  std::map<std::string, size_t> index;
+  std::vector<BodyStep> body;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (const StepRecord &top : runs[r].steps) {
+      for (const StepRecord &rec : top.body_steps) {
+        const std::string key = rec.scope + " / " + rec.name;
+        auto it = index.emplace(key, body.size()).first;
+        if (it->second == body.size()) {
+          BodyStep b;
+          b.s.op_type = rec.op_type;
+          b.s.name = key;
+          b.s.output_shape = rec.output_shape;
+          b.s.consumer = rec.consumer;
+          b.per_run.assign(runs.size(), 0.0);
+          body.push_back(std::move(b));
+        }
+        BodyStep &b = body[it->second];
+        b.per_run[r] += rec.time_us;
+        if (!b.s.consumer) continue;
+        const MatmulProfile &m = rec.matmul;
+        if (m.density >= 0) b.densities.push_back(m.density);
+        ++b.paths[m.path];
+        all_work += m.weight_bytes_dense;
+        if (std::strncmp(m.path, "sparse", 6) == 0) sparse_work += m.weight_bytes_dense;
+        read += m.weight_bytes_read;
+      }
+    }
+  }
+  for (BodyStep &b : body) {
+    b.s.time_us = median_of(b.per_run);
+    if (b.s.consumer) {
+      b.s.density = b.densities.empty() ? -1 : median_of(b.densities);
+      b.s.path = path_summary(b.paths);
+    }
+    out.steps.push_back(std::move(b.s));
+  }
   if (all_work > 0) out.sparse_work_share = double(sparse_work) / double(all_work);
   out.weight_bytes_read = double(read) / double(runs.size());
   out.weight_bytes_dense = double(all_work) / double(runs.size());
@@ -73,7 +118,8 @@ ProfileSummary summarize_profile(const std::vector<RunProfile> &runs, const Sess
   ProfileSummary out = summarize_profile(runs);
   const Graph &graph = session.graph();
   const bool forced_dense = session.options().mode == ExecMode::kDense;
-  for (size_t i = 0; i < out.steps.size(); ++i) {
+  // Rows past the main graph's steps are body steps (no graph-level reasons).
+  for (size_t i = 0; i < out.steps.size() && i < runs[0].steps.size(); ++i) {
     StepSummary &s = out.steps[i];
     const Node &node = graph.nodes[runs[0].steps[i].node];
     NodeOrigin o;

@@ -41,8 +41,10 @@ struct StepSummary {
 
 struct ProfileSummary {
   size_t runs = 0;
-  std::vector<StepSummary> steps;  // in execution order
-  double total_us = 0;             // sum of the steps' medians
+  // In execution order, then one row per node run inside a body (If, Loop,
+  // Scan), named `<scope> / <node>`.
+  std::vector<StepSummary> steps;
+  double total_us = 0;  // sum of the main graph's steps' medians
   // Over the consumers of every run: the share of their dense-equivalent
   // weight bytes that took a sparse path (-1 when the model has none), and
   // the weight bytes read and a dense kernel would read, per run.

@@ -9,48 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/executor.h"
 #include "engine/graph.h"
 #include "engine/op.h"
 #include "engine/options.h"
 #include "engine/status.h"
 
 namespace si {
-
-// Exact zeros and range of one float32 tensor (NaNs count as non-zero and
-// are left out of min/max). count 0: not measured (not float32, or not asked).
-struct ValueStats {
-  int64_t count = 0;
-  int64_t zeros = 0;  // +0.0 and -0.0
-  float min = 0.f, max = 0.f;
-  double zero_fraction() const { return count > 0 ? double(zeros) / double(count) : 0.0; }
-};
-
-// Measured with RunProfile::value_stats only.
-struct StepStats {
-  Shape input_shape;  // input 0
-  ValueStats input;   // input 0, before the step ran (it may compute in place)
-  ValueStats output;  // output 0
-};
-
-// One executed node, as --profile and --trace show it.
-struct StepRecord {
-  std::string op_type;
-  std::string name;
-  size_t node = 0;     // index into Session::graph().nodes
-  Shape output_shape;  // first output
-  double time_us = 0;
-  bool consumer = false;  // a matmul that may take the sparse path
-  MatmulProfile matmul;   // meaningful when consumer
-  StepStats stats;
-};
-
-struct RunProfile {
-  // Also count each step's input 0 and output 0 (StepRecord::stats), for
-  // analyze: one more pass over both per step, outside the step's timer but
-  // not outside the run's. Reads only: outputs stay bit-identical.
-  bool value_stats = false;
-  std::vector<StepRecord> steps;  // in execution order
-};
 
 class Session {
  public:
@@ -69,7 +34,7 @@ class Session {
   Status run(const std::vector<Tensor> &inputs, std::vector<Tensor> *outputs,
              RunProfile *profile = nullptr) const;
 
-  // op type -> node count after optimisation (for --info).
+  // op type -> node count after optimisation, bodies included (for --info).
   std::map<std::string, int> op_histogram() const;
   // Dense implementation plan -> number of matmuls with constant weights that
   // follow it, e.g. "rows_gemv M<=4, dnnl_ip M>4" -> 8 (for --info).
@@ -82,32 +47,17 @@ class Session {
   size_t weight_bytes() const;
   // Bytes of the model's initializers and constants as loaded.
   size_t model_constant_bytes() const { return model_constant_bytes_; }
-  const Graph &graph() const { return graph_; }
+  const Graph &graph() const { return exec_->graph(); }
   const SessionOptions &options() const { return options_; }
 
  private:
   Session() = default;
-  struct Step {
-    size_t node;  // index into graph_.nodes
-    std::unique_ptr<OpKernel> kernel;
-    std::vector<int> release_after;  // values whose last use is this step
-    bool emit_active_set = false;    // attach an ActiveSet to output 0
-    bool consumer = false;
-  };
-  bool can_take_over(const Step &step, const Node &node, int v, const std::vector<Tensor> &slots,
-                     const OutputDesc &desc) const;
-
-  Status run_step(const Step &step, std::vector<const Tensor *> &value, std::vector<Tensor> &slots,
-                  class BufferPool &pool, RunContext &ctx) const;
-
   Status check_input(size_t i, const Tensor &t) const;
-  void free_packed_constants();
 
-  Graph graph_;
+  std::unique_ptr<Executor> exec_;
   SessionOptions options_;
   std::vector<ValueInfo> input_infos_;
   std::vector<ValueInfo> output_infos_;
-  std::vector<Step> steps_;
   size_t model_constant_bytes_ = 0;
   // Intermediate buffers the last finished call released, handed to the next
   // call (at most one call's worth is held between calls).

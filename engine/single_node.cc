@@ -18,6 +18,7 @@ Graph single_node_graph(const SingleNode &spec, std::vector<Tensor> *feeds) {
   node.domain = spec.domain;
   node.opset = spec.opset;
   node.attrs = spec.attrs;
+  node.subgraphs = spec.subgraphs;
   for (size_t i = 0; i < spec.inputs.size(); ++i) {
     const Tensor &t = spec.inputs[i];
     if (t.empty()) {

@@ -23,6 +23,8 @@ struct SingleNode {
   std::vector<Tensor> inputs;  // empty Tensor() = omitted optional input
   std::vector<bool> constant;  // per input: initializer (true) or runtime feed; missing = feed
   int num_outputs = 1;
+  // Bodies (If, Loop, Scan); their capture_inputs index `inputs`.
+  std::vector<Subgraph> subgraphs;
 };
 
 // Builds the one-node graph, creates a session with `options` and runs it

@@ -648,15 +648,15 @@ TEST(Cli, InfoOfAModelItCannotRunListsWhatIsMissing) {
   EXPECT_EQ(r.out, "model: " + dir / "if_lstm.onnx" +
                        "\ninputs:\n  c: bool []\n  x: float32 [1,1,4]\n"
                        "outputs:\n  y: float32 [?,?,?]\n"
-                       "ops as imported (2 nodes):\n  If: 1\n  Relu: 1\n"
-                       "unsupported operators (2):\n"
-                       "  If (node \"/if_0\", ai.onnx opset 16)\n"
+                       "ops as imported (5 nodes):\n  Identity: 1\n  If: 1\n"
+                       "  Relu: 2\n  RoiAlign: 1\n"
+                       "unsupported operators (1):\n"
                        "  RoiAlign (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") "
                        "then_branch\n")
       << describe(args, r);
   // The one error line is the load failure, as without --info.
   expect_error(args, 2,
-               "unsupported operator If (node \"/if_0\", ai.onnx opset 16); unsupported operator "
+                       "unsupported operator "
                "RoiAlign (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch");
   expect_error({dir / "if_lstm.onnx", "--bench"}, 2, "unsupported operator RoiAlign");
 }

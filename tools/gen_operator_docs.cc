@@ -122,6 +122,50 @@ const std::map<std::string, Recipe> &recipes() {
     r["Where"] = [](DType t) {
       return probe({filled(DType::kBool, {2, 3}), filled(t, {2, 3}), filled(t, {3})});
     };
+    // Control flow: bodies that pass a value of the dtype through (a capture
+    // for If, a loop-carried value for Loop, a scan slice for Scan).
+    const auto body = [](DType t, std::vector<DType> inputs, bool capture) {
+      Subgraph b;
+      b.graph = std::make_shared<Graph>();
+      Graph &g = *b.graph;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        ValueInfo v;
+        v.name = "b" + std::to_string(i);
+        v.dtype = inputs[i];
+        g.inputs.push_back(g.add_value(v));
+      }
+      if (capture) {
+        ValueInfo v;
+        v.name = "x";
+        v.dtype = t;
+        g.captures.push_back(g.add_value(v));
+        b.capture_inputs.push_back(1);
+      }
+      if (inputs.size() > 1) g.outputs.push_back(g.inputs[1]);  // Loop's cond
+      g.outputs.push_back(capture ? g.captures[0] : g.inputs.back());
+      return b;
+    };
+    r["If"] = [body](DType t) {
+      Probe p = probe({filled(DType::kBool, {}), filled(t, {2, 3})});
+      for (const char *attr : {"then_branch", "else_branch"}) {
+        p.subgraphs.push_back(body(t, {}, true));
+        p.subgraphs.back().attr = attr;
+      }
+      return p;
+    };
+    r["Loop"] = [body](DType t) {
+      Probe p = probe({i64({}, {2}), filled(DType::kBool, {}, {1}), filled(t, {2, 3})});
+      p.subgraphs.push_back(body(t, {DType::kInt64, DType::kBool, t}, false));
+      p.subgraphs.back().attr = "body";
+      return p;
+    };
+    r["Scan"] = [body](DType t) {
+      Probe p = probe({filled(t, {2, 3})});
+      p.attrs["num_scan_inputs"] = attr_int(1);
+      p.subgraphs.push_back(body(t, {t}, false));
+      p.subgraphs.back().attr = "body";
+      return p;
+    };
     r["Cast"] = [](DType t) {
       Probe p = probe({filled(t, {2, 3})});
       p.attrs["to"] = attr_int(int64_t(DType::kFloat32));

@@ -186,4 +186,9 @@ Status create_dequantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel
 Status create_dynamic_quantize_linear(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 Status create_matmul_integer(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
 
+// control_flow.cc
+Status create_if(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_loop(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+Status create_scan(const LoadContext &ctx, std::unique_ptr<OpKernel> *out);
+
 }  // namespace si

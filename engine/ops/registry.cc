@@ -318,6 +318,10 @@ const std::vector<OpRegistration> &op_table() {
            "when the zero point is absent or a constant 0 and the scale constant and finite")},
       {"", "DynamicQuantizeLinear", 11, kMaxOpset, create_dynamic_quantize_linear, none()},
       {"", "MatMulInteger", 10, kMaxOpset, create_matmul_integer, none()},
+      // Control flow (issue 14): bodies run by their own executor.
+      {"", "If", 1, kMaxOpset, create_if, none()},
+      {"", "Loop", 1, kMaxOpset, create_loop, none()},
+      {"", "Scan", 9, kMaxOpset, create_scan, none()},
   };
   return table;
 }

@@ -69,7 +69,8 @@ Status fold_constants(Graph *graph, const SessionOptions &options) {
   for (const auto &kv : graph->constants) used += kv.second.size_bytes();
   for (size_t idx : order) {
     const Node &node = graph->nodes[idx];
-    if (!all_inputs_constant(*graph, node)) continue;
+    // A node with bodies is left to its own pass (inline_constant_if) and to run time.
+    if (!node.subgraphs.empty() || !all_inputs_constant(*graph, node)) continue;
     std::vector<Tensor> outputs;
     bool folded = false;
     Status s = try_fold(*graph, node, options, used < limit ? limit - used : 0, &outputs, &folded);

@@ -10,6 +10,8 @@ Status optimize_graph(Graph *graph, const SessionOptions &options) {
   // weights (Session::create has run it already; a second run finds nothing).
   SI_RETURN_IF_ERROR(fuse_qdq_matmul(graph));
   SI_RETURN_IF_ERROR(fold_constants(graph, options));
+  // Folding may make a condition constant; the branch's own nodes fold next.
+  if (inline_constant_if(graph)) SI_RETURN_IF_ERROR(fold_constants(graph, options));
   SI_RETURN_IF_ERROR(fuse_layernorm(graph));
   SI_RETURN_IF_ERROR(fuse_gelu(graph));
   SI_RETURN_IF_ERROR(fuse_matmul_epilogues(graph));

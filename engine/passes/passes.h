@@ -14,6 +14,10 @@ Status fold_constants(Graph *graph, const SessionOptions &options);
 // Drops nodes none of whose outputs reach a graph output.
 void remove_dead_nodes(Graph *graph);
 
+// An If with a constant condition becomes the nodes of the branch it takes.
+// Returns whether any did.
+bool inline_constant_if(Graph *graph);
+
 // Folds the epilogue of a MatMul/Gemm with a constant 2-D weight into one
 // FusedGemm (com.sparse_infer) that keeps the matmul's node name:
 // MatMul -> [Add(constant row vector)] -> [Relu] and Gemm(transA=0, constant

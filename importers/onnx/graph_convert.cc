@@ -13,42 +13,29 @@ std::string quoted(const std::string &s) {
   return "\"" + s + "\"";
 }
 
-Status add_bodies(const onnx::NodeProto &p, const OpsetMap &opsets, Node *n);
+// Bodies nest at most this deep: deeper is far beyond any real model, and
+// each level costs a converter frame and, at run time, an executor frame.
+constexpr int kMaxBodyDepth = 32;
 
-// A body's nodes with their headers and their own bodies.
-Status body_from_proto(const onnx::GraphProto &g, const std::string &attr, const OpsetMap &opsets,
-                       Subgraph *out) {
-  out->attr = attr;
-  for (int i = 0; i < g.node_size(); ++i) {
-    Node n;
-    SI_RETURN_IF_ERROR(node_header(g, i, opsets, &n));
-    SI_RETURN_IF_ERROR(add_bodies(g.node(i), opsets, &n));
-    out->nodes.push_back(std::move(n));
+// A body's declared input or output: a tensor as declared, or a name alone
+// when the body leaves its type out (ONNX lets a body's types be inferred).
+Status body_value_info(const onnx::ValueInfoProto &proto, const std::string &what, ValueInfo *out) {
+  const onnx::TypeProto &t = proto.type();
+  if (t.value_case() == onnx::TypeProto::VALUE_NOT_SET ||
+      (t.value_case() == onnx::TypeProto::kTensorType && t.tensor_type().elem_type() == 0)) {
+    out->name = proto.name();
+    return Status::ok();
   }
-  return Status::ok();
-}
-
-// Recursion depth is bounded by protobuf's nesting limit on the parsed model.
-Status add_bodies(const onnx::NodeProto &p, const OpsetMap &opsets, Node *n) {
-  for (const onnx::AttributeProto &a : p.attribute()) {
-    if (a.type() == onnx::AttributeProto::GRAPH) {
-      n->subgraphs.emplace_back();
-      SI_RETURN_IF_ERROR(body_from_proto(a.g(), a.name(), opsets, &n->subgraphs.back()));
-    } else if (a.type() == onnx::AttributeProto::GRAPHS) {
-      for (int k = 0; k < a.graphs_size(); ++k) {
-        n->subgraphs.emplace_back();
-        SI_RETURN_IF_ERROR(body_from_proto(a.graphs(k), a.name() + "[" + std::to_string(k) + "]",
-                                           opsets, &n->subgraphs.back()));
-      }
-    }
-  }
-  return Status::ok();
+  return declared_value_info(proto, what, out);
 }
 
 class Converter {
  public:
-  Converter(const onnx::GraphProto &g, const OpsetMap &opsets, const std::string &base_dir)
-      : g_(g), opsets_(opsets), base_dir_(base_dir) {
+  // `parent`: the converter of the enclosing graph when `g` is a body, whose
+  // values (and its parents') the body may read by name.
+  Converter(const onnx::GraphProto &g, const OpsetMap &opsets, const std::string &base_dir,
+            Converter *parent = nullptr, int depth = 0)
+      : g_(g), opsets_(opsets), base_dir_(base_dir), parent_(parent), depth_(depth) {
     for (const onnx::ValueInfoProto &vi : g.value_info()) inferred_[vi.name()] = &vi;
   }
 
@@ -64,6 +51,34 @@ class Converter {
     SI_RETURN_IF_ERROR(add_outputs(declared_outputs));
     *out = std::move(graph_);
     return Status::ok();
+  }
+
+  // A body: its inputs and outputs as declared, names it does not define
+  // bound to the enclosing graphs' values. `outer_ids[k]` is the parent's value
+  // feeding out->captures[k].
+  Status run_body(Graph *out, std::vector<int> *outer_ids) {
+    SI_RETURN_IF_ERROR(run({g_.output().begin(), g_.output().end()}, out));
+    *outer_ids = std::move(outer_ids_);
+    return Status::ok();
+  }
+
+  // The id of `name` in this graph, or -1. A name this graph does not define
+  // but an enclosing one does becomes a capture here (a constant is copied in
+  // instead, so that passes inside the body see it as one: the weight of a
+  // Gemm inside a branch is usually an initializer of the main graph).
+  int resolve(const std::string &name) {
+    int id = graph_.find_value(name);
+    if (id >= 0 || parent_ == nullptr) return id;
+    int outer = parent_->resolve(name);
+    if (outer < 0) return -1;
+    id = graph_.add_value(parent_->graph_.values[size_t(outer)]);
+    if (const Tensor *t = parent_->graph_.constant(outer)) {
+      graph_.constants[id] = *t;
+    } else {
+      graph_.captures.push_back(id);
+      outer_ids_.push_back(outer);
+    }
+    return id;
   }
 
  private:
@@ -89,7 +104,11 @@ class Converter {
         return invalid_model("graph input " + quoted(in.name()) + " is declared twice");
       if (in.name().empty()) return invalid_model("a graph input has no name");
       ValueInfo info;
-      SI_RETURN_IF_ERROR(declared_value_info(in, "graph input", &info));
+      if (parent_ != nullptr) {
+        SI_RETURN_IF_ERROR(body_value_info(in, "body input", &info));
+      } else {
+        SI_RETURN_IF_ERROR(declared_value_info(in, "graph input", &info));
+      }
       graph_.inputs.push_back(graph_.add_value(std::move(info)));
     }
     return Status::ok();
@@ -142,11 +161,12 @@ class Converter {
       SI_RETURN_IF_ERROR(node_header(i, &n));
       if (is_constant_node(n)) continue;
       for (const std::string &name : p.input()) {
-        int id = name.empty() ? -1 : graph_.find_value(name);
+        int id = name.empty() ? -1 : resolve(name);
         if (!name.empty() && id < 0) {
           return invalid_model(n.describe() + " reads " + quoted(name) +
                                ", which is not a graph input, an initializer or any node's "
-                               "output");
+                               "output" +
+                               (parent_ ? " of its body or of an enclosing graph" : ""));
         }
         n.inputs.push_back(id);
       }
@@ -159,30 +179,78 @@ class Converter {
         SI_RETURN_IF_ERROR(attribute_from_proto(a, n.describe(), base_dir_, &kept, &attr));
         if (kept) n.attrs[a.name()] = std::move(attr);
       }
-      SI_RETURN_IF_ERROR(add_bodies(p, opsets_, &n));
+      SI_RETURN_IF_ERROR(add_bodies(p, &n));
       graph_.nodes.push_back(std::move(n));
     }
+    return Status::ok();
+  }
+
+  // Converts each graph attribute of `p` into a body of `n`; the values the
+  // bodies capture become `n`'s inputs after its own.
+  Status add_bodies(const onnx::NodeProto &p, Node *n) {
+    const size_t own_inputs = n->inputs.size();
+    for (const onnx::AttributeProto &a : p.attribute()) {
+      if (a.type() == onnx::AttributeProto::GRAPH) {
+        SI_RETURN_IF_ERROR(add_body(a.g(), a.name(), own_inputs, n));
+      } else if (a.type() == onnx::AttributeProto::GRAPHS) {
+        for (int k = 0; k < a.graphs_size(); ++k)
+          SI_RETURN_IF_ERROR(
+              add_body(a.graphs(k), a.name() + "[" + std::to_string(k) + "]", own_inputs, n));
+      }
+    }
+    return Status::ok();
+  }
+
+  Status add_body(const onnx::GraphProto &g, const std::string &attr, size_t own_inputs, Node *n) {
+    const std::string where = n->describe() + " attribute " + quoted(attr);
+    if (depth_ + 1 > kMaxBodyDepth) {
+      return invalid_model(where + ": bodies nest deeper than " + std::to_string(kMaxBodyDepth) +
+                           " levels");
+    }
+    Subgraph body;
+    body.attr = attr;
+    body.graph = std::make_shared<Graph>();
+    std::vector<int> outer_ids;
+    Status s =
+        Converter(g, opsets_, base_dir_, this, depth_ + 1).run_body(body.graph.get(), &outer_ids);
+    if (!s.is_ok()) return Status(s.code(), where + ": " + s.message());
+    for (int outer : outer_ids) {
+      auto it = std::find(n->inputs.begin() + std::ptrdiff_t(own_inputs), n->inputs.end(), outer);
+      body.capture_inputs.push_back(size_t(it - n->inputs.begin()));
+      if (it == n->inputs.end()) n->inputs.push_back(outer);
+    }
+    n->subgraphs.push_back(std::move(body));
     return Status::ok();
   }
 
   Status add_outputs(const std::vector<onnx::ValueInfoProto> &declared) {
     for (const onnx::ValueInfoProto &out : declared) {
       int id = graph_.find_value(out.name());
+      if (id < 0 && parent_ != nullptr) id = resolve(out.name());  // a body may return a capture
       if (id < 0) {
         return invalid_model("graph output " + quoted(out.name()) +
                              " is not a graph input, an initializer or any node's output");
       }
       // Outputs are returned and written by name: two with one name would be
       // ambiguous (and the checker lets them through).
-      if (std::find(graph_.outputs.begin(), graph_.outputs.end(), id) != graph_.outputs.end()) {
+      if (parent_ == nullptr &&
+          std::find(graph_.outputs.begin(), graph_.outputs.end(), id) != graph_.outputs.end()) {
         return invalid_model("graph output " + quoted(out.name()) + " is declared twice");
       }
       ValueInfo info;
-      SI_RETURN_IF_ERROR(declared_value_info(out, "graph output", &info));
+      if (parent_ != nullptr) {
+        SI_RETURN_IF_ERROR(body_value_info(out, "body output", &info));
+        if (info.dtype == DType::kUndefined) info = graph_.values[size_t(id)];
+      } else {
+        SI_RETURN_IF_ERROR(declared_value_info(out, "graph output", &info));
+      }
       // A constant's tensor or an input's declaration already describes it.
       bool is_input =
           std::find(graph_.inputs.begin(), graph_.inputs.end(), id) != graph_.inputs.end();
-      if (!graph_.is_constant(id) && !is_input) graph_.values[size_t(id)] = std::move(info);
+      const bool is_capture =
+          std::find(graph_.captures.begin(), graph_.captures.end(), id) != graph_.captures.end();
+      if (!graph_.is_constant(id) && !is_input && !is_capture)
+        graph_.values[size_t(id)] = std::move(info);
       graph_.outputs.push_back(id);
     }
     return Status::ok();
@@ -191,8 +259,11 @@ class Converter {
   const onnx::GraphProto &g_;
   const OpsetMap &opsets_;
   const std::string &base_dir_;
+  Converter *parent_;
+  int depth_;
   std::unordered_map<std::string, const onnx::ValueInfoProto *> inferred_;
   Graph graph_;
+  std::vector<int> outer_ids_;  // parent's value feeding each of graph_.captures
 };
 
 }  // namespace

@@ -168,6 +168,27 @@ RankMap known_ranks(const onnx::GraphProto &g) {
 // ranks are known to be sane (`*safe`); ranks or attributes known to
 // contradict the op fail the load here, naming the node, as inference would
 // have; unknown ones leave the model to load without inferred hints.
+// Whether every node of `g` and of its bodies has a kernel, and no body
+// (depth > 0) holds an op of `guarded`.
+bool all_supported(const OpsetMap &opsets, const onnx::GraphProto &g,
+                   const std::set<std::string> &guarded, int depth) {
+  for (const onnx::NodeProto &node : g.node()) {
+    const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    auto version = opsets.find(domain);
+    if (node.op_type() != "Constant" &&
+        (version == opsets.end() || find_op(domain, node.op_type(), version->second) == nullptr))
+      return false;
+    const bool gemm_v6 = node.op_type() == "Gemm" && domain.empty() && version->second < 7;
+    if (depth > 0 && (guarded.count(node.op_type()) != 0 || gemm_v6)) return false;
+    for (const onnx::AttributeProto &a : node.attribute()) {
+      if (a.has_g() && !all_supported(opsets, a.g(), guarded, depth + 1)) return false;
+      for (const onnx::GraphProto &b : a.graphs())
+        if (!all_supported(opsets, b, guarded, depth + 1)) return false;
+    }
+  }
+  return true;
+}
+
 Status check_inference_guards(const OpsetMap &opsets, const onnx::ModelProto &model, bool *safe) {
   static const std::set<std::string> kConvPool = {
       "Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "LpPool"};
@@ -176,13 +197,9 @@ Status check_inference_guards(const OpsetMap &opsets, const onnx::ModelProto &mo
   // Ops the engine lacks fail the load anyway (listed by the session), and
   // their inference rules are the least exercised (GRU-1 with a rank-1 X
   // crashed it): their hints would serve nothing.
-  for (const onnx::NodeProto &node : g.node()) {
-    const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-    auto version = opsets.find(domain);
-    if (node.op_type() != "Constant" &&
-        (version == opsets.end() || find_op(domain, node.op_type(), version->second) == nullptr))
-      return Status::ok();
-  }
+  // Bodies are not guarded below: one holding a guarded op, like one holding
+  // an op the engine lacks, loads without hints.
+  if (!all_supported(opsets, g, kConvPool, 0)) return Status::ok();
   auto it = opsets.find("");
   const int opset = it == opsets.end() ? 0 : it->second;
   RankMap ranks;

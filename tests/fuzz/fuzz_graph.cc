@@ -7,7 +7,7 @@
 // model is serialized, loaded and run twice: unoptimised on the dense path
 // and optimised on the path the stream picks. Both runs must agree, so this
 // reaches shape arithmetic, kernels and the sparse/fused paths, not only the
-// parser.
+// parser. If and Loop steps build bodies that read outer values (issue 14).
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
@@ -228,6 +228,7 @@ class Builder {
     Val x = pick();
     if (x.elem != onnx::TensorProto::FLOAT) x = vals_.front();
     if (conv && x.known && x.shape.size() == 4 && c_.percent(60) && conv_step(x)) return;
+    if (c_.percent(12)) return c_.percent(50) ? if_step(x) : loop_step(x);
     switch (c_.below(12)) {
       case 0:
       case 1:
@@ -277,6 +278,119 @@ class Builder {
     if ((op == "Softmax" || op == "LogSoftmax") && c_.percent(60))
       attr_int(n, "axis", axis(x.shape.size()));
     push(y, x.known, x.shape);
+  }
+
+  // A body node in `b` applying a random unary op (or a Mul by an outer
+  // constant, read across the body boundary) to `in`.
+  void body_unary(onnx::GraphProto *b, const std::string &in, const std::string &out) {
+    static const char *kOps[] = {"Relu", "Sigmoid", "Tanh", "Identity", "Mul"};
+    const std::string op = kOps[c_.below(5)];
+    onnx::NodeProto *n = b->add_node();
+    n->set_op_type(op);
+    n->set_name(fresh((op + "_").c_str()));
+    n->add_input(in);
+    if (op == "Mul") n->add_input(float_scalar(0.5f * float(c_.in(-2, 2))));
+    n->add_output(out);
+  }
+  static void body_io(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *list,
+                      const std::string &name, int32_t elem, int rank) {
+    onnx::ValueInfoProto *vi = list->Add();
+    vi->set_name(name);
+    onnx::TypeProto::Tensor *tt = vi->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(elem);
+    onnx::TensorShapeProto *shape = tt->mutable_shape();
+    for (int i = 0; i < rank; ++i) shape->add_dim();
+  }
+  std::string bool_constant(bool v) {
+    onnx::TensorProto *t = g_.add_initializer();
+    t->set_name(fresh("b"));
+    t->set_data_type(onnx::TensorProto::BOOL);
+    t->add_int32_data(v ? 1 : 0);
+    return t->name();
+  }
+
+  // If on ReduceSum(x) > 0 (or, now and then, a constant the load inlines);
+  // each branch applies a unary op to x, read from the outer scope. Rarely a
+  // branch returns one output too many.
+  void if_step(const Val &x) {
+    if (!has_op("If", opset_) || !has_op("Greater", opset_)) return;
+    std::string cond;
+    if (c_.percent(20)) {
+      cond = bool_constant(c_.percent(50));
+    } else {
+      const std::string sum = fresh("sum");
+      attr_int(node("ReduceSum", {x.name}, sum), "keepdims", 0);
+      cond = fresh("cond");
+      node("Greater", {sum, float_scalar(0.f)}, cond);
+    }
+    const std::string y = fresh("if");
+    onnx::NodeProto *n = node("If", {cond}, y);
+    const int rank = int(x.shape.size());
+    for (const char *attr : {"then_branch", "else_branch"}) {
+      onnx::AttributeProto *a = n->add_attribute();
+      a->set_name(attr);
+      a->set_type(onnx::AttributeProto::GRAPH);
+      onnx::GraphProto *b = a->mutable_g();
+      b->set_name(fresh(attr));
+      const std::string out = fresh("br");
+      body_unary(b, x.name, out);
+      body_io(b->mutable_output(), out, onnx::TensorProto::FLOAT, rank);
+      if (c_.percent(3)) body_io(b->mutable_output(), x.name, onnx::TensorProto::FLOAT, rank);
+    }
+    push(y, x.known, x.shape);
+  }
+
+  // Loop with a constant trip count M in [0, 3]: v carried through a unary
+  // op per step, the body's cond passed through (or, rarely, M absent and
+  // cond turned false by the first step), and now and then v's per-step
+  // values as a scan output.
+  void loop_step(const Val &x) {
+    if (!has_op("Loop", opset_) || !has_op("Not", opset_)) return;
+    const bool no_m = c_.percent(10);
+    const int64_t trips = c_.in(0, 3);
+    const bool scan = c_.percent(40);
+    const std::string y = fresh("loop"), ys = fresh("scan");
+    onnx::NodeProto *n = g_.add_node();
+    n->set_op_type("Loop");
+    n->set_name(fresh("Loop_"));
+    n->add_input(no_m ? "" : int64_constant({trips}, true));
+    n->add_input(bool_constant(true));
+    n->add_input(x.name);
+    n->add_output(y);
+    if (scan) n->add_output(ys);
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name("body");
+    a->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto *b = a->mutable_g();
+    b->set_name(fresh("body"));
+    const int rank = int(x.shape.size());
+    const std::string it = fresh("iter"), c_in = fresh("cin"), v = fresh("v"),
+                      c_out = fresh("cout"), v_out = fresh("vout"), s_out = fresh("sout");
+    body_io(b->mutable_input(), it, onnx::TensorProto::INT64, 0);
+    body_io(b->mutable_input(), c_in, onnx::TensorProto::BOOL, 0);
+    body_io(b->mutable_input(), v, onnx::TensorProto::FLOAT, rank);
+    onnx::NodeProto *cn = b->add_node();
+    cn->set_op_type(no_m ? "Not" : "Identity");
+    cn->set_name(fresh("cond_"));
+    cn->add_input(c_in);
+    cn->add_output(c_out);
+    body_unary(b, v, v_out);
+    body_io(b->mutable_output(), c_out, onnx::TensorProto::BOOL, 0);
+    body_io(b->mutable_output(), v_out, onnx::TensorProto::FLOAT, rank);
+    if (scan) {
+      onnx::NodeProto *sn = b->add_node();
+      sn->set_op_type("Identity");
+      sn->set_name(fresh("scan_"));
+      sn->add_input(v_out);
+      sn->add_output(s_out);
+      body_io(b->mutable_output(), s_out, onnx::TensorProto::FLOAT, rank);
+    }
+    push(y, x.known, x.shape);
+    if (scan) {
+      std::vector<int64_t> shape = x.shape;
+      shape.insert(shape.begin(), no_m ? 1 : trips);
+      push(ys, x.known, shape);
+    }
   }
 
   // Numpy broadcasting against a constant whose shape is a suffix of x's,
