@@ -656,7 +656,7 @@ TEST(Cli, InfoOfAModelItCannotRunListsWhatIsMissing) {
       << describe(args, r);
   // The one error line is the load failure, as without --info.
   expect_error(args, 2,
-                       "unsupported operator "
+               "unsupported operator "
                "RoiAlign (node \"/lstm\", ai.onnx opset 16) in If (node \"/if_0\") then_branch");
   expect_error({dir / "if_lstm.onnx", "--bench"}, 2, "unsupported operator RoiAlign");
 }
