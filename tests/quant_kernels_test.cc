@@ -358,6 +358,38 @@ TEST(Qu4wKernels, GatherAndDequantMatchTheReferenceBitForBit) {
   });
 }
 
+// The vector kernels decode a pass's zero points once when its four rows
+// share a block and per row otherwise: active sets whose passes fall inside
+// one block, straddle one boundary, or span three blocks, with and without
+// zero points, over columns ending in a partial group (n = 97).
+TEST(Qu4wKernels, PassesAcrossBlockBoundariesMatchTheReference) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  const int64_t k = 70, n = 97;
+  const std::vector<std::vector<int32_t>> sets = {
+      {0, 1, 2, 3, 4, 5, 6, 7},      // two passes in block 0
+      {13, 14, 15, 16, 17},          // straddles 15 | 16, then one row
+      {15, 16, 32, 48, 49, 50, 51},  // four blocks in one pass
+      {12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33}};
+  for (bool zero : {false, true}) {
+    const NBitsCase c(rng, k, n, /*block=*/16, 4, zero);
+    PackedQu4wRows p;
+    ASSERT_TRUE(p.pack(c.source()));
+    for (const std::vector<int32_t> &idx : sets) {
+      std::vector<float> x(size_t(k), 0.f);
+      for (int32_t i : idx) x[size_t(i)] = std::uniform_real_distribution<float>(-2.f, 2.f)(rng);
+      const std::vector<float> bias = scales(rng, n);
+      const std::vector<float> want = naive_gemm(x, 1, k, c.w, n, bias, false);
+      for (const QuantKernels &kern : variants()) {
+        std::vector<float> y = bias;
+        kern.qu4w_gather(x.data(), idx.data(), int64_t(idx.size()), p.view(), 0, n, y.data());
+        EXPECT_TRUE(same_bits(y, want)) << c.name() << " " << kern.isa << " rows from " << idx[0]
+                                        << ", " << idx.size() << " rows";
+      }
+    }
+  }
+}
+
 // --- drivers: batches, threads, dense ----------------------------------------
 
 // Runs a driver per variant and batch size; row 0 of a batch is all zeros.
