@@ -303,5 +303,7 @@ def test_cli_analyze_and_profile_show_the_branch_gemm(tmp_path):
         rows = {row["node"]: row for row in json.load(f)["layers"]}
     assert rows["/if_0"]["op"] == "If"
     assert rows[THEN + "relu"]["op"] == "Relu"
+    assert rows[THEN + "relu"]["activation"] == THEN + "relu"
+    assert rows[THEN + "relu"]["zero_fraction"] == 0.75
     assert rows[THEN + "fc"]["op"] == "Gemm" and rows[THEN + "fc"]["density"] == 0.25
     assert THEN + "fc" in r.stdout
