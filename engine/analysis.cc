@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <utility>
 
 #include "engine/json_text.h"
 #include "engine/ops/registry.h"
@@ -47,6 +48,132 @@ double call_macs(const Graph &g, const Node &n, const StepRecord &rec) {
   // Conv: each output element sums Cin/group x kernel products; ConvTranspose
   // ([Cin, Cout/group, k...]): each input element is spread over as many.
   return (op == "ConvTranspose" ? numel_of(in) : numel_of(rec.output_shape)) * per;
+}
+
+// What the runs of one list recorded of one node, per run: one record for
+// a main-graph node; for a body's node none (its branch did not run), one,
+// or one per iteration (Loop, Scan).
+using PerRun = std::vector<std::vector<const StepRecord *>>;
+
+// One node of the session's graph or of one of its bodies.
+struct NodeRuns {
+  const Graph *graph = nullptr;  // holds the node
+  size_t node = 0;
+  std::string scope;  // StepRecord::scope: "" in the main graph
+  PerRun counted, timed_auto, timed_dense;
+};
+
+// Every node that ran, in execution order: each step of the main graph,
+// then the nodes its bodies ran, in the order they first ran. The counted
+// and auto runs come from one session, so a body node is the same graph
+// and index in both; the dense session's bodies are other graphs, found by
+// scope and name.
+std::vector<NodeRuns> nodes_that_ran(const std::vector<RunProfile> &counted,
+                                     const std::vector<RunProfile> &timed_auto,
+                                     const std::vector<RunProfile> &timed_dense) {
+  std::vector<NodeRuns> out;
+  const std::vector<StepRecord> &dense0 = timed_dense[0].steps;
+  std::map<std::string, size_t> dense_by_name;
+  for (size_t j = 0; j < dense0.size(); ++j) dense_by_name.emplace(dense0[j].name, j);
+  for (size_t j = 0; j < counted[0].steps.size(); ++j) {
+    const StepRecord &first = counted[0].steps[j];
+    // Both sessions ran the same passes, so their steps line up; names
+    // find the node if they do not (names may also be empty or repeated).
+    size_t dj = j;
+    if (dj >= dense0.size() || dense0[dj].name != first.name) {
+      auto d = dense_by_name.find(first.name);
+      dj = d == dense_by_name.end() ? SIZE_MAX : d->second;
+    }
+    NodeRuns top;
+    top.graph = first.graph;
+    top.node = first.node;
+    top.counted.resize(counted.size());
+    top.timed_auto.resize(timed_auto.size());
+    top.timed_dense.resize(timed_dense.size());
+    for (size_t r = 0; r < counted.size(); ++r) top.counted[r] = {&counted[r].steps[j]};
+    for (size_t r = 0; r < timed_auto.size(); ++r) top.timed_auto[r] = {&timed_auto[r].steps[j]};
+    if (dj != SIZE_MAX)
+      for (size_t r = 0; r < timed_dense.size(); ++r)
+        top.timed_dense[r] = {&timed_dense[r].steps[dj]};
+    out.push_back(std::move(top));
+
+    const size_t base = out.size();
+    std::map<std::pair<const Graph *, size_t>, size_t> row;  // body node -> out index
+    std::map<std::string, size_t> row_by_name;               // scope + "\n" + name -> out index
+    auto record = [&](const std::vector<RunProfile> &runs, size_t step, PerRun NodeRuns::*list) {
+      for (size_t r = 0; r < runs.size(); ++r) {
+        for (const StepRecord &rec : runs[r].steps[step].body_steps) {
+          auto it = row.emplace(std::make_pair(rec.graph, rec.node), out.size()).first;
+          if (it->second == out.size()) {
+            NodeRuns n;
+            n.graph = rec.graph;
+            n.node = rec.node;
+            n.scope = rec.scope;
+            n.counted.resize(counted.size());
+            n.timed_auto.resize(timed_auto.size());
+            n.timed_dense.resize(timed_dense.size());
+            row_by_name.emplace(rec.scope + "\n" + rec.name, out.size());
+            out.push_back(std::move(n));
+          }
+          (out[it->second].*list)[r].push_back(&rec);
+        }
+      }
+    };
+    record(counted, j, &NodeRuns::counted);
+    record(timed_auto, j, &NodeRuns::timed_auto);
+    if (dj == SIZE_MAX) continue;
+    for (size_t r = 0; r < timed_dense.size(); ++r) {
+      for (const StepRecord &rec : timed_dense[r].steps[dj].body_steps) {
+        auto it = row_by_name.find(rec.scope + "\n" + rec.name);
+        if (it != row_by_name.end() && it->second >= base)
+          out[it->second].timed_dense[r].push_back(&rec);
+      }
+    }
+  }
+  return out;
+}
+
+// The exact-zero fraction of `which` (a step's input 0 or output 0): per
+// run over all its records (a Loop body's iterations pooled), then the mean
+// over the runs that measured it; *lo and *hi over all (NaN if none did).
+void mean_zero_fraction(const PerRun &runs, ValueStats StepStats::*which, double *fraction,
+                        double *lo, double *hi) {
+  *fraction = 0;
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  size_t measured = 0;
+  for (const std::vector<const StepRecord *> &recs : runs) {
+    int64_t zeros = 0, count = 0;
+    for (const StepRecord *rec : recs) {
+      const ValueStats &v = rec->stats.*which;
+      if (v.count == 0) continue;
+      zeros += v.zeros;
+      count += v.count;
+      *lo = std::min(*lo, double(v.min));
+      *hi = std::max(*hi, double(v.max));
+    }
+    if (count == 0) continue;
+    *fraction += double(zeros) / double(count);
+    ++measured;
+  }
+  if (measured > 0) {
+    *fraction /= double(measured);
+  } else {
+    *lo = *hi = NAN;
+  }
+}
+
+// The median over the runs that ran the node of its time per run (a Loop
+// body's iterations summed); -1 when none did.
+double median_per_call(const PerRun &runs) {
+  std::vector<double> t;
+  for (const std::vector<const StepRecord *> &recs : runs) {
+    if (recs.empty()) continue;
+    double sum = 0;
+    for (const StepRecord *rec : recs) sum += rec->time_us;
+    t.push_back(sum);
+  }
+  return t.empty() ? -1 : median_of(t);
 }
 
 struct Sessions {
@@ -168,7 +295,6 @@ Status analyze_model(const Graph &graph, const SessionOptions &options,
   SI_RETURN_IF_ERROR(Session::create(graph, opt, &s.sparse));
   opt.mode = ExecMode::kDense;
   SI_RETURN_IF_ERROR(Session::create(graph, opt, &s.dense));
-  const Graph &g = s.sparse->graph();
 
   // Counted once per set, apart from every timed call.
   std::vector<RunProfile> counted(sets.size());
@@ -197,60 +323,44 @@ Status analyze_model(const Graph &graph, const SessionOptions &options,
   }
 
   AnalysisReport r;
-  const size_t steps = counted[0].steps.size();
-  const std::vector<StepRecord> &dense_steps0 = dense_prof[0].steps;
-  std::map<std::string, size_t> dense_by_name;
-  for (size_t j = 0; j < dense_steps0.size(); ++j) dense_by_name.emplace(dense_steps0[j].name, j);
   double total_macs = 0, zero_macs = 0, sparse_macs = 0;
-  for (size_t j = 0; j < steps; ++j) {
-    const Node &node = g.nodes[counted[0].steps[j].node];
+  for (const NodeRuns &n : nodes_that_ran(counted, auto_prof, dense_prof)) {
+    const Node &node = n.graph->nodes[n.node];
+    const std::string scope = n.scope.empty() ? "" : n.scope + " / ";
     NodeOrigin o;
     if (imported_activation(node, &o)) {
-      ActivationReport a{o.name, o.op_type, 0, INFINITY, -INFINITY};
-      bool measured = false;
-      for (const RunProfile &p : counted) {
-        const ValueStats &v = p.steps[j].stats.output;
-        measured = measured || v.count > 0;
-        a.zero_fraction += v.zero_fraction() / double(counted.size());
-        a.min = std::min(a.min, double(v.min));
-        a.max = std::max(a.max, double(v.max));
-      }
-      if (!measured) a.min = a.max = NAN;
+      ActivationReport a{scope + o.name, o.op_type, 0, NAN, NAN};
+      mean_zero_fraction(n.counted, &StepStats::output, &a.zero_fraction, &a.min, &a.max);
       r.activations.push_back(a);
     }
     if (!imported_layer(node, &o)) continue;
     LayerReport l;
-    l.node = o.name;
+    l.node = scope + o.name;
     l.op = o.op_type;
-    for (const RunProfile &p : counted) {
-      l.macs += call_macs(g, node, p.steps[j]) / double(counted.size());
-      l.zero_input_fraction += p.steps[j].stats.input.zero_fraction() / double(counted.size());
+    for (const std::vector<const StepRecord *> &recs : n.counted)
+      for (const StepRecord *rec : recs)
+        l.macs += call_macs(*n.graph, node, *rec) / double(n.counted.size());
+    double lo, hi;
+    mean_zero_fraction(n.counted, &StepStats::input, &l.zero_input_fraction, &lo, &hi);
+    l.time_us_auto = median_per_call(n.timed_auto);
+    l.time_us_dense = median_per_call(n.timed_dense);
+    // A body node that no timed call ran (its branch was taken only by
+    // input sets past --iters) is judged from the counted calls.
+    size_t calls = 0, sparse_calls = 0;
+    for (const auto *runs : {&n.timed_auto, &n.counted}) {
+      for (const std::vector<const StepRecord *> &recs : *runs)
+        for (const StepRecord *rec : recs) {
+          ++calls;
+          sparse_calls += rec->consumer && std::strncmp(rec->matmul.path, "sparse", 6) == 0;
+        }
+      if (calls > 0) break;
     }
-    std::vector<double> ta, td;
-    size_t sparse_calls = 0;
-    for (const RunProfile &p : auto_prof) {
-      ta.push_back(p.steps[j].time_us);
-      if (p.steps[j].consumer && std::strncmp(p.steps[j].matmul.path, "sparse", 6) == 0)
-        ++sparse_calls;
-    }
-    // Both sessions ran the same passes, so their steps line up; names
-    // find the node if they do not (names may also be empty or repeated).
-    size_t dj = j;
-    if (dj >= dense_steps0.size() || dense_steps0[dj].name != node.name) {
-      auto d = dense_by_name.find(node.name);
-      dj = d == dense_by_name.end() ? SIZE_MAX : d->second;
-    }
-    if (dj != SIZE_MAX) {
-      for (const RunProfile &p : dense_prof) td.push_back(p.steps[dj].time_us);
-    }
-    l.time_us_auto = median_of(ta);
-    l.time_us_dense = td.empty() ? -1 : median_of(td);
-    l.sparse_call_share = double(sparse_calls) / double(auto_prof.size());
-    const std::string reason = sparse_ineligibility_reason(g, node);
+    l.sparse_call_share = calls > 0 ? double(sparse_calls) / double(calls) : 0;
+    const std::string reason = sparse_ineligibility_reason(*n.graph, node);
     if (!reason.empty() && sparse_calls == 0) {
       l.path = "not eligible: " + reason;
     } else {
-      l.path = sparse_calls == auto_prof.size() ? "sparse" : sparse_calls == 0 ? "dense" : "mixed";
+      l.path = sparse_calls == calls ? "sparse" : sparse_calls == 0 ? "dense" : "mixed";
     }
     total_macs += l.macs;
     zero_macs += l.macs * l.zero_input_fraction;

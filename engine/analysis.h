@@ -29,17 +29,23 @@ struct AnalyzeOptions {
 // One activation-like node of the model as imported (Relu, Clip,
 // LeakyRelu, HardSwish, Gelu, every zero producer, ...), named as in the
 // file even when a pass fused it into a Gemm or Conv: its output is then
-// the fused node's output.
+// the fused node's output. A node inside an If/Loop/Scan body is named
+// `<scope> / <node>` as --profile names it (StepRecord::scope), e.g.
+// `If "/if_0" then_branch / relu`; its means are over the input sets that
+// ran it, a Loop body's iterations pooled within a call.
 struct ActivationReport {
   std::string node, op;
   double zero_fraction = 0;  // exact zeros of its output, mean over the input sets
   double min = 0, max = 0;   // over all sets (NaN when the output is not float32)
 };
 
-// One MatMul/Gemm/Conv/ConvTranspose of the model, as the file names it.
+// One MatMul/Gemm/Conv/ConvTranspose of the model, as the file names it
+// (in a body, after its scope as above).
 struct LayerReport {
   std::string node, op;
-  double macs = 0;  // multiply-accumulates per call, mean over the input sets
+  // Multiply-accumulates per call, mean over the input sets (a body's: over
+  // all its executions in the call, 0 in a call that did not run it).
+  double macs = 0;
   // The share of those MACs whose activation operand (input 0) is exactly
   // zero: a matmul's A operand takes part in N MACs per element, so this is
   // exactly the zero fraction of A; a convolution's input elements take
@@ -49,13 +55,15 @@ struct LayerReport {
   // "sparse", "dense" or "mixed" (calls differed) as the auto session ran it,
   // or "not eligible: <reason>" (sparse_ineligibility_reason).
   std::string path;
-  double sparse_call_share = 0;  // of the profiled auto calls, those on a sparse path
-  double time_us_auto = -1, time_us_dense = -1;  // medians of the profiled calls; -1 unknown
+  double sparse_call_share = 0;  // of its runs in the profiled auto calls, those on a sparse path
+  // Medians over the profiled calls that ran it of its time per call; -1 unknown.
+  double time_us_auto = -1, time_us_dense = -1;
 };
 
 struct AnalysisReport {
-  std::vector<ActivationReport> activations;  // in execution order
-  std::vector<LayerReport> layers;            // in execution order
+  // In execution order, a body's nodes after the step that ran them.
+  std::vector<ActivationReport> activations;
+  std::vector<LayerReport> layers;
   // Model-wide, weighted by each layer's MACs.
   double mac_share_reading_zeros = 0;
   double mac_share_sparse_path = 0;

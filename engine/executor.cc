@@ -146,6 +146,7 @@ Status Executor::run(const std::vector<const Tensor *> &bound, std::vector<Tenso
   ctx.pool = &pool;
   ctx.profile = nullptr;  // both are per step
   ctx.body_steps = nullptr;
+  ctx.value_stats = false;
   std::vector<Tensor> slots(g.values.size());
   std::vector<const Tensor *> value(g.values.size(), nullptr);
   for (const auto &kv : g.constants) value[size_t(kv.first)] = &kv.second;
@@ -163,6 +164,7 @@ Status Executor::run(const std::vector<const Tensor *> &bound, std::vector<Tenso
     rec.op_type = node.op_type;
     rec.name = node.name;
     rec.node = step.node;
+    rec.graph = &g;
     rec.consumer = step.consumer;
     const Tensor *input =
         node.inputs.empty() || node.inputs[0] < 0 ? nullptr : value[size_t(node.inputs[0])];
@@ -172,11 +174,13 @@ Status Executor::run(const std::vector<const Tensor *> &bound, std::vector<Tenso
     }
     ctx.profile = &rec.matmul;
     ctx.body_steps = &rec.body_steps;
+    ctx.value_stats = profile->value_stats;
     auto t0 = std::chrono::steady_clock::now();
     Status s = run_step(step, value, slots, pool, ctx);
     auto t1 = std::chrono::steady_clock::now();
     ctx.profile = nullptr;
     ctx.body_steps = nullptr;
+    ctx.value_stats = false;
     SI_RETURN_IF_ERROR(s);
     rec.time_us = std::chrono::duration<double, std::micro>(t1 - t0).count();
     if (!node.outputs.empty() && node.outputs[0] >= 0 &&

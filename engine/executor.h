@@ -36,7 +36,10 @@ struct StepStats {
 struct StepRecord {
   std::string op_type;
   std::string name;
-  size_t node = 0;     // index into Session::graph().nodes
+  size_t node = 0;  // index into graph->nodes
+  // The graph `node` indexes: Session::graph() for the main graph's steps,
+  // the body's for a body step. Owned by the session, valid while it lives.
+  const Graph *graph = nullptr;
   Shape output_shape;  // first output
   double time_us = 0;
   bool consumer = false;  // a matmul that may take the sparse path
@@ -53,7 +56,8 @@ struct StepRecord {
 struct RunProfile {
   // Also count each step's input 0 and output 0 (StepRecord::stats), for
   // analyze: one more pass over both per step, outside the step's timer but
-  // not outside the run's. Reads only: outputs stay bit-identical.
+  // not outside the run's. Reads only: outputs stay bit-identical. Body
+  // steps are counted too.
   bool value_stats = false;
   std::vector<StepRecord> steps;  // in execution order
 };

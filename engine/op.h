@@ -56,6 +56,7 @@ struct RunContext {
   // Non-null only while profiling this step: where a kernel that runs a body
   // records the body's steps.
   std::vector<StepRecord> *body_steps = nullptr;
+  bool value_stats = false;  // with body_steps: count the body steps' values too
 };
 
 struct OutputDesc {

@@ -116,30 +116,73 @@ ProfileSummary summarize_profile(const std::vector<RunProfile> &runs) {
 ProfileSummary summarize_profile(const std::vector<RunProfile> &runs, const Session &session,
                                  const std::vector<RunProfile> &counted) {
   ProfileSummary out = summarize_profile(runs);
-  const Graph &graph = session.graph();
+  if (runs.empty()) return out;
   const bool forced_dense = session.options().mode == ExecMode::kDense;
-  // Rows past the main graph's steps are body steps (no graph-level reasons).
-  for (size_t i = 0; i < out.steps.size() && i < runs[0].steps.size(); ++i) {
-    StepSummary &s = out.steps[i];
-    const Node &node = graph.nodes[runs[0].steps[i].node];
+  // The reasons and activation name of one row, from its node in the graph
+  // holding it; a body's activation is named as its row, after its scope.
+  auto describe = [&](const Graph &graph, const Node &node, const std::string &scope,
+                      StepSummary *s) {
     NodeOrigin o;
-    if (imported_layer(node, &o) && !(forced_dense && s.consumer)) {
+    if (imported_layer(node, &o) && !(forced_dense && s->consumer)) {
       const std::string reason = sparse_ineligibility_reason(graph, node);
-      const bool any_sparse = s.path.find("sparse") != std::string::npos;
+      const bool any_sparse = s->path.find("sparse") != std::string::npos;
       if (!reason.empty() && !any_sparse)
-        s.path =
-            s.path.empty() ? "not eligible: " + reason : s.path + " (not eligible: " + reason + ")";
+        s->path = s->path.empty() ? "not eligible: " + reason
+                                  : s->path + " (not eligible: " + reason + ")";
     }
-    if (!imported_activation(node, &o)) continue;
-    s.activation = o.name;
+    if (!imported_activation(node, &o)) return false;
+    s->activation = scope + o.name;
+    return true;
+  };
+  // Exact zeros of the output, per counted run (a Loop body's iterations
+  // pooled); the row's zero_fraction is their mean over the runs measuring it.
+  struct Counts {
+    std::vector<int64_t> zeros, count;
+  };
+  auto add = [&](Counts *c, size_t run, const StepRecord &rec) {
+    c->zeros.resize(counted.size());
+    c->count.resize(counted.size());
+    c->zeros[run] += rec.stats.output.zeros;
+    c->count[run] += rec.stats.output.count;
+  };
+  auto mean = [](const Counts &c, StepSummary *s) {
     double sum = 0;
     size_t n = 0;
-    for (const RunProfile &c : counted) {
-      if (i >= c.steps.size() || c.steps[i].stats.output.count == 0) continue;
-      sum += c.steps[i].stats.output.zero_fraction();
+    for (size_t r = 0; r < c.count.size(); ++r) {
+      if (c.count[r] == 0) continue;
+      sum += double(c.zeros[r]) / double(c.count[r]);
       ++n;
     }
-    if (n > 0) s.zero_fraction = sum / double(n);
+    if (n > 0) s->zero_fraction = sum / double(n);
+  };
+  const size_t main_steps = runs[0].steps.size();
+  for (size_t i = 0; i < out.steps.size() && i < main_steps; ++i) {
+    StepSummary &s = out.steps[i];
+    if (!describe(session.graph(), session.graph().nodes[runs[0].steps[i].node], "", &s)) continue;
+    Counts c;
+    for (size_t r = 0; r < counted.size(); ++r)
+      if (i < counted[r].steps.size()) add(&c, r, counted[r].steps[i]);
+    mean(c, &s);
+  }
+  // Rows past the main graph's steps are body steps, named by their key.
+  std::map<std::string, const StepRecord *> first;
+  for (const RunProfile &run : runs)
+    for (const StepRecord &top : run.steps)
+      for (const StepRecord &rec : top.body_steps)
+        first.emplace(rec.scope + " / " + rec.name, &rec);
+  std::map<std::string, Counts> body_counts;
+  for (size_t r = 0; r < counted.size(); ++r)
+    for (const StepRecord &top : counted[r].steps)
+      for (const StepRecord &rec : top.body_steps)
+        add(&body_counts[rec.scope + " / " + rec.name], r, rec);
+  for (size_t i = main_steps; i < out.steps.size(); ++i) {
+    StepSummary &s = out.steps[i];
+    const StepRecord *rec = first.at(s.name);
+    if (rec->graph == nullptr ||
+        !describe(*rec->graph, rec->graph->nodes[rec->node], rec->scope + " / ", &s))
+      continue;
+    auto c = body_counts.find(s.name);
+    if (c != body_counts.end()) mean(c->second, &s);
   }
   return out;
 }

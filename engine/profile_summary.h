@@ -62,7 +62,9 @@ ProfileSummary summarize_profile(const std::vector<RunProfile> &runs);
 // (in --dense mode only those of non-consumers: a consumer's dense path is
 // then forced, not a verdict), activation names, and the zero fractions of
 // `counted`: runs of the same session with RunProfile::value_stats set, made
-// apart from `runs` so that counting costs none of their time.
+// apart from `runs` so that counting costs none of their time. Body rows get
+// them too, a body's activation named `<scope> / <node>` like its row, its
+// zero fraction pooled over a Loop's iterations.
 ProfileSummary summarize_profile(const std::vector<RunProfile> &runs, const Session &session,
                                  const std::vector<RunProfile> &counted);
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/analysis.h"
 #include "engine/graph.h"
 #include "engine/session.h"
 #include "tests/graph_builder.h"
@@ -214,40 +215,33 @@ TEST(ControlFlow, MissingBranchAndNonBoolCondAreNamed) {
   EXPECT_NE(st.message().find("cond is float32, must be bool"), std::string::npos) << st.message();
 }
 
-// x[3] carried: x = x * 2 + i per step (i the iteration number), scan output
-// x + 1 each step; trip count M an input, cond from the body: i < 4.
-Graph loop_model() {
+// Loop "/loop"(m, cond0 = true, x of `x_shape`) -> (x_final, scan), its
+// body built by `fill(outer, node, sub, body)`: the body takes i, cond_in
+// and x_in and must make c_out, x_out and s_out (it may capture outer values).
+template <typename Fill>
+Graph loop_graph(const Shape &x_shape, uint32_t body_seed, Fill fill) {
   test::GraphBuilder outer(test_seed());
   outer.input("m", {});
   outer.g.values[size_t(outer.value("m"))].dtype = DType::kInt64;
-  outer.input("x", {3});
+  outer.input("x", x_shape);
   const int cond = outer.value("cond0");
   outer.g.values[size_t(cond)].dtype = DType::kBool;
   outer.g.constants[cond] = make_bool(true);
-  const int one = outer.scalar("one", 1.f);
   Node n;
   n.op_type = "Loop";
   n.name = "/loop";
   n.opset = 13;
   n.inputs = {outer.value("m"), cond, outer.value("x")};
   n.outputs = {outer.value("x_final"), outer.value("scan")};
-  test::GraphBuilder b(test_seed() + 7);
+  test::GraphBuilder b(test_seed() + body_seed);
   Subgraph sub;
   sub.attr = "body";
   b.input("i", {});
   b.g.values[size_t(b.value("i"))].dtype = DType::kInt64;
   b.input("cond_in", {});
   b.g.values[size_t(b.value("cond_in"))].dtype = DType::kBool;
-  b.input("x_in", {3});
-  capture(&b, &n, &sub, "one", one);
-  b.scalar("two", 2.f);
-  const int four = b.value("four");
-  b.g.constants[four] = make_i64({}, {4});
-  b.node("Cast", "cast", {"i"}, {"fi"}).attrs["to"] = attr_int(1);
-  b.node("Mul", "mul", {"x_in", "two"}, {"x2"});
-  b.node("Add", "add", {"x2", "fi"}, {"x_out"});
-  b.node("Add", "add1", {"x_out", "one"}, {"s_out"});
-  b.node("Less", "less", {"i", "four"}, {"c_out"});
+  b.input("x_in", x_shape);
+  fill(&outer, &n, &sub, &b);
   b.g.values[size_t(b.value("c_out"))].dtype = DType::kBool;
   b.output("c_out");
   b.output("x_out");
@@ -258,6 +252,22 @@ Graph loop_model() {
   outer.output("x_final");
   outer.output("scan");
   return std::move(outer.g);
+}
+
+// x[3] carried: x = x * 2 + i per step (i the iteration number), scan output
+// x + 1 each step; trip count M an input, cond from the body: i < 4.
+Graph loop_model() {
+  return loop_graph({3}, 7,
+                    [](test::GraphBuilder *outer, Node *n, Subgraph *sub, test::GraphBuilder *b) {
+                      capture(b, n, sub, "one", outer->scalar("one", 1.f));
+                      b->scalar("two", 2.f);
+                      b->g.constants[b->value("four")] = make_i64({}, {4});
+                      b->node("Cast", "cast", {"i"}, {"fi"}).attrs["to"] = attr_int(1);
+                      b->node("Mul", "mul", {"x_in", "two"}, {"x2"});
+                      b->node("Add", "add", {"x2", "fi"}, {"x_out"});
+                      b->node("Add", "add1", {"x_out", "one"}, {"s_out"});
+                      b->node("Less", "less", {"i", "four"}, {"c_out"});
+                    });
 }
 
 TEST(ControlFlow, LoopCarriesValuesAndStacksScanOutputs) {
@@ -301,6 +311,53 @@ TEST(ControlFlow, LoopWithANonBoolCondIsNamed) {
   EXPECT_NE(st.message().find("iteration 0: the body's cond output must be a bool"),
             std::string::npos)
       << st.message();
+}
+
+// Loop over x[2,8], M iterations: x_out = x_in + 1 carried, scan output
+// Gemm(Relu(x_in), W) [2,4] each iteration: a body consumer run many times.
+Graph relu_gemm_loop_model() {
+  return loop_graph({2, 8}, 11,
+                    [](test::GraphBuilder *, Node *, Subgraph *, test::GraphBuilder *b) {
+                      b->scalar("one", 1.f);
+                      b->constant("w", {4, 8});
+                      b->node("Identity", "keep", {"cond_in"}, {"c_out"});
+                      b->node("Add", "next", {"x_in", "one"}, {"x_out"});
+                      b->node("Relu", "relu", {"x_in"}, {"r"});
+                      b->node("Gemm", "fc", {"r", "w"}, {"s_out"}).attrs["transB"] = attr_int(1);
+                    });
+}
+
+// analyze (issue 14): a body's Relu and Gemm are rows named after their
+// scope, counted over every iteration of the call.
+TEST(ControlFlow, AnalyzeCountsEveryIterationOfALoopBody) {
+  // 4 entries each at -2.5, -1.5, -0.5 and 0.5: Relu(x + k) is 12, 8 and 4
+  // zeros of 16 in iterations 0, 1 and 2, so 24 of 48 over the call.
+  std::vector<float> x(16);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = -2.5f + float(i % 4);
+  SessionOptions o;
+  o.threads = 1;
+  AnalyzeOptions how;
+  how.warmup = 0;
+  how.iters = 1;
+  AnalysisReport r;
+  Status st =
+      analyze_model(relu_gemm_loop_model(), o, {{make_i64({}, {3}), make_f32({2, 8}, x)}}, how, &r);
+  ASSERT_TRUE(st.is_ok()) << st.message();
+  ASSERT_EQ(r.activations.size(), 1u);
+  EXPECT_EQ(r.activations[0].node, "Loop \"/loop\" body / relu");
+  EXPECT_DOUBLE_EQ(r.activations[0].zero_fraction, 0.5);
+  EXPECT_EQ(r.activations[0].min, 0.0);
+  EXPECT_EQ(r.activations[0].max, 2.5);  // 0.5 + 2 in the last iteration
+  ASSERT_EQ(r.layers.size(), 1u);
+  const LayerReport &fc = r.layers[0];
+  EXPECT_EQ(fc.node, "Loop \"/loop\" body / fc");
+  EXPECT_EQ(fc.op, "Gemm");
+  EXPECT_DOUBLE_EQ(fc.zero_input_fraction, 0.5);
+  EXPECT_DOUBLE_EQ(fc.macs, 3.0 * 2 * 8 * 4);  // three iterations of [2,8] x [8,4]
+  EXPECT_EQ(fc.path.rfind("not eligible", 0), std::string::npos) << fc.path;
+  EXPECT_GE(fc.time_us_auto, 0.0);
+  EXPECT_GE(fc.time_us_dense, 0.0);
+  EXPECT_DOUBLE_EQ(r.mac_share_reading_zeros, 0.5);
 }
 
 }  // namespace

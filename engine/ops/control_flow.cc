@@ -37,6 +37,7 @@ class Body {
     for (size_t i : capture_inputs_) formal.push_back(node_in[i]);
     BufferPool local(memory_limit(SessionOptions()));  // a kernel run outside a session
     RunProfile profile;
+    profile.value_stats = ctx.value_stats;
     Status s = exec_->run(formal, outputs, ctx.pool ? *ctx.pool : local, ctx,
                           ctx.body_steps ? &profile : nullptr);
     if (!s.is_ok()) return Status(s.code(), attr_ + ": " + s.message());

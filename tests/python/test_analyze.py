@@ -208,3 +208,102 @@ def test_plot_writes_a_png(tmp_path, digits_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"plot: {png}" in r.stdout
     assert not os.path.exists(str(png) + ".json")  # the temporary report is removed
+
+
+def if_branch_model(path):
+    """The openWakeWord verifier's shape (issue 14): y = If(c) then
+    Gemm(Relu(x), W) else Gemm(x, W2), x [2, 8], both weights constants of
+    their branch, x read from the outer graph."""
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(3)
+
+    def branch(name, nodes, w_name):
+        w = helper.make_tensor(w_name, TensorProto.FLOAT, [4, 8],
+                               rng.standard_normal(32).astype(np.float32).tolist())
+        out = helper.make_tensor_value_info("out_" + name, TensorProto.FLOAT, [2, 4])
+        return helper.make_graph(nodes, name, [], [out], initializer=[w])
+
+    then_g = branch("then", [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                             helper.make_node("Gemm", ["r", "w1"], ["out_then"], name="fc",
+                                              transB=1)], "w1")
+    else_g = branch("else", [helper.make_node("Gemm", ["x", "w2"], ["out_else"], name="fc_else",
+                                              transB=1)], "w2")
+    graph = helper.make_graph(
+        [helper.make_node("If", ["c"], ["y"], name="/if_0", then_branch=then_g,
+                          else_branch=else_g)], "verifier",
+        [helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+THEN = 'If "/if_0" then_branch / '
+ELSE = 'If "/if_0" else_branch / '
+
+
+def quarter_positive():
+    """x [2, 8] with exactly 4 of its 16 entries > 0: Relu(x) is 75% zeros."""
+    x = -np.arange(1, 17, dtype=np.float32).reshape(2, 8)
+    x[0, 1], x[0, 6], x[1, 2], x[1, 7] = 0.5, 2.0, 1.5, 3.0
+    return x
+
+
+def test_layers_inside_an_if_branch_are_reported_with_their_scope(tmp_path):
+    path = if_branch_model(str(tmp_path / "if.onnx"))
+    x = quarter_positive()
+    dense_x = np.full((2, 8), 0.25, dtype=np.float32)
+    # The first set takes the then branch, the second the else branch.
+    sets = [{"c": np.array(True), "x": x}, {"c": np.array(False), "x": dense_x}]
+    report = sparse_infer.analyze(path, sets, iters=2, warmup=1)
+    check_keys(report)
+    acts = {a["node"]: a for a in report["activations"]}
+    assert set(acts) == {THEN + "relu"}
+    relu = acts[THEN + "relu"]
+    assert relu["op"] == "Relu" and relu["zero_fraction"] == 0.75
+    assert relu["min"] == 0 and relu["max"] == 3.0
+    layers = {layer["node"]: layer for layer in report["layers"]}
+    assert list(layers) == [THEN + "fc", ELSE + "fc_else"]  # in the order they first ran
+    fc, fc_else = layers[THEN + "fc"], layers[ELSE + "fc_else"]
+    assert fc["op"] == "Gemm" and fc_else["op"] == "Gemm"
+    # Density 0.25 over the call that ran the branch.
+    assert fc["zero_input_fraction"] == 0.75
+    assert fc_else["zero_input_fraction"] == 0
+    # 2 x 8 x 4 in the one call of two that ran each branch.
+    assert fc["macs"] == 2 * 8 * 4 / 2 and fc_else["macs"] == 2 * 8 * 4 / 2
+    assert not fc["path"].startswith("not eligible")
+    # Both branches ran in the timed calls (the sets are cycled).
+    assert fc["time_us_auto"] is not None and fc["time_us_dense"] is not None
+    assert fc_else["time_us_auto"] is not None and fc_else["time_us_dense"] is not None
+    # The model-wide shares count the body layers: half the MACs read 75% zeros.
+    assert report["mac_share_reading_zeros"] == pytest.approx(0.375)
+    assert not report["verdict"].startswith("no gain: the model has no")
+
+
+def test_cli_analyze_and_profile_show_the_branch_gemm(tmp_path):
+    path = if_branch_model(str(tmp_path / "if.onnx"))
+    data = tmp_path / "data"
+    data.mkdir()
+    np.save(data / "c.npy", np.array(True))
+    np.save(data / "x.npy", quarter_positive())
+    report, text = cli_analyze(tmp_path, path, "--inputs-dir", str(data))
+    (fc,) = report["layers"]
+    assert fc["node"] == THEN + "fc" and fc["zero_input_fraction"] == 0.75
+    assert THEN + "fc" in text and THEN + "relu" in text
+    # --profile --json: the body's steps are rows named with their scope, the
+    # Gemm with its measured input density.
+    out = str(tmp_path / "profile.json")
+    r = subprocess.run([CLI, path, "c=" + str(data / "c.npy"), "x=" + str(data / "x.npy"),
+                        "--profile", "--json", out, "--threads", "1"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with open(out) as f:
+        rows = {row["node"]: row for row in json.load(f)["layers"]}
+    assert rows["/if_0"]["op"] == "If"
+    assert rows[THEN + "relu"]["op"] == "Relu"
+    assert rows[THEN + "relu"]["activation"] == THEN + "relu"
+    assert rows[THEN + "relu"]["zero_fraction"] == 0.75
+    assert rows[THEN + "fc"]["op"] == "Gemm" and rows[THEN + "fc"]["density"] == 0.25
+    assert THEN + "fc" in r.stdout
