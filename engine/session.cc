@@ -6,8 +6,6 @@
 #include <mutex>
 
 #include "engine/ops/registry.h"
-#include "engine/passes/passes.h"
-#include "engine/plan.h"
 
 namespace si {
 
@@ -108,13 +106,6 @@ Status Session::create(Graph graph, const SessionOptions &options, std::unique_p
   OmpThreadScope threads(s->options_.threads);
 
   for (const auto &kv : graph.constants) s->model_constant_bytes_ += kv.second.size_bytes();
-  if (options.optimize) {
-    // A DequantizeLinear of weight codes becomes part of its matmul's op
-    // before ops are checked: that pattern needs no DequantizeLinear kernel.
-    std::vector<size_t> order;
-    SI_RETURN_IF_ERROR(topological_order(graph, &order));
-    SI_RETURN_IF_ERROR(fuse_qdq_matmul(&graph));
-  }
   std::string missing = list_unsupported(graph);
   if (!missing.empty()) return unsupported(missing);
   SI_RETURN_IF_ERROR(prepare_graph(&graph, s->options_));

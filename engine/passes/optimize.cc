@@ -7,7 +7,7 @@ Status optimize_graph(Graph *graph, const SessionOptions &options) {
   remove_dead_nodes(graph);
   SI_RETURN_IF_ERROR(fold_batchnorm(graph));
   // Before folding, which would turn the DequantizeLinear into float32
-  // weights (Session::create has run it already; a second run finds nothing).
+  // weights.
   SI_RETURN_IF_ERROR(fuse_qdq_matmul(graph));
   SI_RETURN_IF_ERROR(fold_constants(graph, options));
   // Folding may make a condition constant; the branch's own nodes fold next.
