@@ -120,11 +120,13 @@ void f32_qu4w_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const Act
                                const PackedQu4wRows &w, const float *bias, float *y, int64_t ldy,
                                int threads, const QuantKernels *kernels = nullptr);
 
-// Every row of W, for calls above the sparse crossover: the same kernels
-// with every k active (zero x terms included, so NaN and Inf in x propagate
-// as in a dense product). One row streams all weight rows with in-register
-// dequantization; a batch dequantizes each row once into L1 and applies it
-// to all rows of the batch.
+// Every row of W, for calls above the sparse crossover (zero x terms
+// included, so NaN and Inf in x propagate as in a dense product). One row
+// streams all weight rows with in-register dequantization (the gather with
+// every k active); a batch dequantizes each block of 64 rows x 1024 columns
+// once into a buffer that the float register tiles (kernels/dense/rows_gemm.h)
+// read in place for every row of the batch. Same order, so the same bits, as
+// the float dense kernels on the dequantized matrix.
 void f32_qs8w_dense_rows_gemm(const float *x, int64_t m, int64_t ldx, const PackedQs8wRows &w,
                               const float *bias, float *y, int64_t ldy, int threads,
                               const QuantKernels *kernels = nullptr);
