@@ -2,13 +2,15 @@
 // row at a time: f32_sparse_rows_gemm on PackedRows against
 // f32_qs8w_sparse_rows_gemm (per-column scales, no zero points) and
 // f32_qu4w_sparse_rows_gemm (MatMulNBits blobs with zero points, block 32
-// and block 128) on the same shapes, densities and active sets.
+// and block 128 with float32 scales, block 32 with fp16-valued scales, which
+// the packer keeps as fp16 rows) on the same shapes, densities and active
+// sets.
 //
 // Avoids the cache trap as sparse_matmul_bench does: 16 input sets (the
 // active rows change every call) and, per format, enough weight copies to
 // exceed 64 MiB (twice the L3), cycled through.
 //
-// Each iteration times the four formats back to back on the same input, so
+// Each iteration times the five formats back to back on the same input, so
 // their ratios survive a shared machine's changing load. Counters, per
 // format, from its median call: <fmt>_us; <fmt>_MB = bytes the call must
 // read (active rows of codes plus, for int4, the scale and zero-point rows of
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "kernels/quant/half.h"
 #include "kernels/quant/quant_matmul.h"
 #include "kernels/sparse/sparse_matmul.h"
 
@@ -37,7 +40,7 @@ constexpr int kInputSets = 16;
 constexpr int kIterations = 60;
 constexpr size_t kWeightSetBytes = size_t{64} << 20;
 
-enum class Format { kF32, kQs8w, kQu4wB32, kQu4wB128 };
+enum class Format { kF32, kQs8w, kQu4wB32, kQu4wB128, kQu4wB32Half };
 const char *format_name(Format f) {
   switch (f) {
     case Format::kF32:
@@ -46,12 +49,21 @@ const char *format_name(Format f) {
       return "qs8w";
     case Format::kQu4wB32:
       return "qu4w_b32";
-    default:
+    case Format::kQu4wB128:
       return "qu4w_b128";
+    default:
+      return "qu4w_b32_h";
   }
 }
+bool is_qu4w(Format f) {
+  return f == Format::kQu4wB32 || f == Format::kQu4wB128 || f == Format::kQu4wB32Half;
+}
 int64_t block_of(Format f) {
-  return f == Format::kQu4wB32 ? 32 : 128;
+  return f == Format::kQu4wB128 ? 128 : 32;
+}
+// Index into ShapeWeights::q4.
+int qu4w_set(Format f) {
+  return f == Format::kQu4wB32 ? 0 : f == Format::kQu4wB128 ? 1 : 2;
 }
 
 // One shape's weight copies, built per format on first use; benchmarks run
@@ -60,7 +72,7 @@ struct ShapeWeights {
   int64_t k = 0, n = 0;
   std::vector<si::PackedRows> f32;
   std::vector<si::PackedQs8wRows> q8;
-  std::vector<si::PackedQu4wRows> q4[2];  // block 32, block 128
+  std::vector<si::PackedQu4wRows> q4[3];  // block 32, block 128, block 32 fp16 scales
 };
 ShapeWeights g_weights;
 
@@ -107,13 +119,15 @@ ShapeWeights &weights(Format f, int64_t k, int64_t n) {
       if (!w.q8.back().pack(src)) std::abort();
     }
   }
-  if (f == Format::kQu4wB32 || f == Format::kQu4wB128) {
-    auto &set = w.q4[f == Format::kQu4wB32 ? 0 : 1];
+  if (is_qu4w(f)) {
+    auto &set = w.q4[qu4w_set(f)];
     const int64_t block = block_of(f), kb = (k + block - 1) / block;
     for (size_t i = set.empty() ? copies(size_t(k * n / 2)) : 0; i > 0; --i) {
       const std::vector<uint8_t> b = random_bytes(rng, size_t(n * kb * block / 2));
       const std::vector<uint8_t> zp = random_bytes(rng, size_t(n * ((kb + 1) / 2)));
-      const std::vector<float> s = random_scales(rng, size_t(n * kb));
+      std::vector<float> s = random_scales(rng, size_t(n * kb));
+      if (f == Format::kQu4wB32Half)
+        for (float &v : s) v = si::round_to_half(v);
       set.emplace_back();
       if (!set.back().pack(si::MatMulNBitsSource{b.data(), s.data(), zp.data(), k, n, block}))
         std::abort();
@@ -138,7 +152,7 @@ double bytes_read(Format f, const std::vector<float> &x, int64_t n) {
   for (size_t c = 0; c < x.size(); ++c) {
     if (x[c] == 0.f) continue;
     ++rows;
-    if (f == Format::kQu4wB32 || f == Format::kQu4wB128) {
+    if (is_qu4w(f)) {
       const int64_t b = int64_t(c) / block_of(f);
       if (b != last_block) ++blocks;
       last_block = b;
@@ -149,12 +163,15 @@ double bytes_read(Format f, const std::vector<float> &x, int64_t n) {
       return double(rows) * double(n) * 4;
     case Format::kQs8w:
       return double(rows) * double(n) + double(n) * 4;  // codes + the scale row
-    default:  // codes + per touched block a float scale row and a nibble zero-point row
-      return double(rows) * double(n) / 2 + double(blocks) * double(n) * 4.5;
+    default:  // codes + per touched block a scale row and a nibble zero-point row
+      return double(rows) * double(n) / 2 +
+             double(blocks) * double(n) * (f == Format::kQu4wB32Half ? 2.5 : 4.5);
   }
 }
 
-constexpr Format kFormats[] = {Format::kF32, Format::kQs8w, Format::kQu4wB32, Format::kQu4wB128};
+constexpr Format kFormats[] = {Format::kF32, Format::kQs8w, Format::kQu4wB32, Format::kQu4wB128,
+                               Format::kQu4wB32Half};
+constexpr int kFormatCount = sizeof kFormats / sizeof kFormats[0];
 
 // One call of format f on copy wi.
 void call(Format f, ShapeWeights &w, size_t wi, const float *x, const si::ActiveRows &act,
@@ -167,13 +184,13 @@ void call(Format f, ShapeWeights &w, size_t wi, const float *x, const si::Active
       return si::f32_qs8w_sparse_rows_gemm(x, 1, k, act, w.q8[wi % w.q8.size()], bias, y, n,
                                            threads);
     default: {
-      const auto &set = w.q4[f == Format::kQu4wB32 ? 0 : 1];
+      const auto &set = w.q4[qu4w_set(f)];
       return si::f32_qu4w_sparse_rows_gemm(x, 1, k, act, set[wi % set.size()], bias, y, n, threads);
     }
   }
 }
 
-// Every iteration runs the four formats back to back on the same input (each
+// Every iteration runs the formats back to back on the same input (each
 // on its own rotating copy), so their ratios hold even when the machine's
 // load changes during the run. Counters per format: <fmt>_us (p50),
 // <fmt>_MB (bytes read per call), <fmt>_eff (bytes ceiling / p50),
@@ -186,13 +203,13 @@ void run(benchmark::State &state, int64_t k, int64_t n, double density, int thre
   std::vector<float> y(static_cast<size_t>(n)), bias(static_cast<size_t>(n), 0.5f);
   std::vector<int32_t> idx(static_cast<size_t>(k));
   int64_t count = 0, nnz = 0, calls = 0;
-  Samples samples[4], timer;
+  Samples samples[kFormatCount], timer;
   size_t it = 0;
   omp_set_num_threads(threads);
   for (auto _ : state) {
     const std::vector<float> &x = inputs[it % kInputSets];
     timer.time(state, [&] {
-      for (int i = 0; i < 4; ++i) {
+      for (int i = 0; i < kFormatCount; ++i) {
         samples[i].time(state, [&] {
           // The producer's pass that finds active rows is part of the cost.
           nnz += si::f32_find_active_rows(x.data(), 1, k, k, idx.data(), &count);
@@ -205,9 +222,9 @@ void run(benchmark::State &state, int64_t k, int64_t n, double density, int thre
     ++it;
     ++calls;
   }
-  state.counters["density"] = double(nnz) / double(4 * calls * k);
+  state.counters["density"] = double(nnz) / double(kFormatCount * calls * k);
   const double f32_us = samples[0].median_us();
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kFormatCount; ++i) {
     double bytes = 0;
     for (const auto &x : inputs) bytes += bytes_read(kFormats[i], x, n);
     bytes /= double(inputs.size());
@@ -217,7 +234,7 @@ void run(benchmark::State &state, int64_t k, int64_t n, double density, int thre
     state.counters[f + "_MB"] = bytes / 1e6;
     state.counters[f + "_eff"] = p50 > 0 ? bytes / (g_read_gbps[threads] * 1e3) / p50 : 0;
     state.counters[f + "_wpns"] =
-        p50 > 0 ? double(nnz) / double(4 * calls) * double(n) / p50 * 1e-3 : 0;
+        p50 > 0 ? double(nnz) / double(kFormatCount * calls) * double(n) / p50 * 1e-3 : 0;
     if (i > 0) state.counters["f32_over_" + f] = p50 > 0 ? f32_us / p50 : 0;
   }
 }

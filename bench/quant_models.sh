@@ -15,8 +15,12 @@
 # (quant_matmul_bench's measure_read_bandwidths, same thread count), the
 # weight bytes a call must read: all of fc1 (its input is dense) plus the
 # share (1 - zeros^batch) of fc2's rows that some row of the batch activates
-# (independent rows assumed), for the form's bytes per weight. A dense engine
-# (ORT) reads all of fc2 instead: its ceiling is the "dense ceiling".
+# (independent rows assumed), for the form's bytes per weight (4, 1, 0.5),
+# plus for int4 the scale and zero-point rows (2 + 0.5 bytes per column and
+# block: the engine keeps this tool's fp16-valued scales as fp16) of every
+# block with an active row: all of fc1's, the share 1 - zeros^(batch *
+# block) of fc2's. int8's per-column scale rows are negligible. A dense
+# engine (ORT) reads all of fc2 instead: its ceiling is the "dense ceiling".
 #
 # Environment: FFN_ZEROS [0.9] FFN_D_MODEL [2048] FFN_HIDDEN [8192]
 # FFN_BLOCKS [4] FFN_INPUTS [32] BATCHES ["1 4 16"] THREADS ["1 2"]
@@ -72,14 +76,13 @@ model_dir() {
   echo "$dir"
 }
 
-# quantize DIR FORM: DIR/FORM.onnx from the tool; prints its weight bytes.
+# quantize DIR FORM: DIR/FORM.onnx from the tool (its report goes to stderr).
 quantize() {
-  local dir=$1 form=$2 out
+  local dir=$1 form=$2
   local args=(--weights "$form")
   [[ $form == int4 ]] && args+=(--block-size "$qblock")
-  out=$("$bin" quantize "$dir/model.onnx" "$dir/$form.onnx.tmp" "${args[@]}")
+  "$bin" quantize "$dir/model.onnx" "$dir/$form.onnx.tmp" "${args[@]}" >&2
   mv "$dir/$form.onnx.tmp" "$dir/$form.onnx"
-  sed -n 's/^total: .* -> \([0-9]*\) bytes.*/\1/p' <<<"$out"
 }
 
 # si_p50 MODEL DIR THREADS: p50 us of sparse-infer --bench, or "unsupported".
@@ -132,16 +135,20 @@ bw2=$(sed -n 's/.*, \([0-9.]*\) GB\/s 2 threads.*/\1/p' <<<"$bw_line")
 rows=()
 for b in $batches; do
   dir=$(model_dir "$b")
-  float_bytes=$((blocks * 2 * d_model * hidden * 4))
-  int8_bytes=$(quantize "$dir" int8)
-  int4_bytes=$(quantize "$dir" int4)
+  quantize "$dir" int8
+  quantize "$dir" int4
   for t in $threads_list; do
     bw=$([[ $t == 1 ]] && echo "$bw1" || echo "$bw2")
-    # ceil BYTES: "sparse/dense" ceiling in us (half the bytes are fc1, half fc2).
+    # ceil CODE_BYTES META_BYTES BLOCK: "sparse/dense" ceiling in us for
+    # CODE_BYTES per weight and META_BYTES per column and block of BLOCK rows.
     ceil() {
-      awk -v B="$1" -v z="$zeros" -v b="$b" -v bw="$bw" 'BEGIN {
-        active = 1 - z ^ b
-        printf "%.0f/%.0f", (B / 2 + active * B / 2) / (bw * 1e3), B / (bw * 1e3) }'
+      awk -v c="$1" -v m="$2" -v B="$3" -v z="$zeros" -v b="$b" -v bw="$bw" \
+        -v d="$d_model" -v h="$hidden" -v L="$blocks" 'BEGIN {
+        w = d * h; meta = (B > 0) ? (d / B) * h * m : 0  # per layer (fc1 and fc2 alike)
+        rows = 1 - z ^ b; touched = (B > 0) ? 1 - z ^ (b * B) : 0
+        sparse = L * (w * c + meta + w * c * rows + meta * touched)
+        dense = L * 2 * (w * c + meta)
+        printf "%.0f/%.0f", sparse / (bw * 1e3), dense / (bw * 1e3) }'
     }
     # The quantized forms differ from the float reference by their
     # quantization error (printed; tests/quantize_tool_test.py checks that
@@ -152,7 +159,7 @@ for b in $batches; do
     row="| $b | $t | $ort_f32 | $ort_int8 | $ort_int4"
     row+=" | $(si_p50 "$dir/model.onnx" "$dir" "$t") | $(si_p50 "$dir/int8.onnx" "$dir" "$t")"
     row+=" | $(si_p50 "$dir/int4.onnx" "$dir" "$t")"
-    row+=" | $(ceil "$float_bytes") | $(ceil "$int8_bytes") | $(ceil "$int4_bytes")"
+    row+=" | $(ceil 4 0 0) | $(ceil 1 0 0) | $(ceil 0.5 2.5 "$qblock")"
     row+=" | $err_int8 | $err_int4 |"
     echo "$row" >&2
     rows+=("$row")

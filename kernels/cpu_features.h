@@ -6,6 +6,7 @@ namespace si {
 struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
+  bool f16c = false;  // every AVX2 CPU has it; the avx2 level requires it (fp16 scales)
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512vl = false;

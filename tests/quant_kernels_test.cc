@@ -14,6 +14,7 @@
 // - odd K and N, size-1 dims, empty active sets, all-active rows, sub-ranges
 //   of columns, batches with an all-zero row, 1 and 2 threads.
 #include <gtest/gtest.h>
+#include <immintrin.h>
 
 #include <cmath>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "kernels/quant/half.h"
 #include "kernels/quant/quant_kernels.h"
 #include "kernels/quant/quant_matmul.h"
 #include "kernels/sparse/sparse_matmul.h"
@@ -65,6 +67,14 @@ std::vector<float> scales(std::mt19937 &rng, int64_t count) {
   std::uniform_real_distribution<float> val(1e-3f, 5e-2f);
   std::vector<float> s(static_cast<size_t>(count));
   for (float &v : s) v = val(rng);
+  return s;
+}
+
+// Scales that are fp16 values, built from an 11-bit significand and an
+// exponent (2^-10 to 2^-5, about the range above), not from half.h.
+std::vector<float> fp16_scales(std::mt19937 &rng, int64_t count) {
+  std::vector<float> s(static_cast<size_t>(count));
+  for (float &v : s) v = std::ldexp(float(1024 + rng() % 1024), -20 + int(rng() % 6));
   return s;
 }
 
@@ -249,6 +259,45 @@ TEST(Qs8wKernels, GatherAndDequantMatchTheReferenceBitForBit) {
   });
 }
 
+// --- fp16 scales (half.h) against the CPU's own conversions (F16C) -----------
+
+__attribute__((target("f16c"))) float f16c_round(float v) {
+  return _cvtsh_ss(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT));
+}
+__attribute__((target("f16c"))) float f16c_widen(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
+TEST(Fp16Scales, EveryFiniteHalfConvertsAndRoundTrips) {
+  if (!cpu_features().f16c) GTEST_SKIP() << "no F16C to compare with";
+  for (uint32_t h = 0; h < 0x10000u; ++h) {
+    if (((h >> 10) & 0x1F) == 0x1F) continue;  // inf and NaN: never scales
+    const float v = half_to_float(uint16_t(h));
+    ASSERT_EQ(v, f16c_widen(uint16_t(h))) << std::hex << h;
+    ASSERT_TRUE(half_exact(v)) << std::hex << h;
+    ASSERT_EQ(half_bits(v), h) << std::hex << h;
+  }
+}
+
+TEST(Fp16Scales, RoundingMatchesTheHardwareOnRandomFloats) {
+  if (!cpu_features().f16c) GTEST_SKIP() << "no F16C to compare with";
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  // Random bit patterns over fp16's subnormals, normals and past its range.
+  std::uniform_int_distribution<int> exp(-30, 17);
+  for (int i = 0; i < 200000; ++i) {
+    const float v = std::ldexp(float(rng() % (1u << 24)) / float(1u << 24), exp(rng)) *
+                    (rng() % 2 ? 1.f : -1.f);
+    const float hw = f16c_round(v);
+    if (std::isinf(hw)) {
+      ASSERT_FALSE(half_exact(round_to_half(v))) << v;
+      continue;
+    }
+    ASSERT_EQ(round_to_half(v), hw) << v;
+    ASSERT_EQ(half_exact(v), hw == v) << v;
+  }
+}
+
 // --- MatMulNBits sources -----------------------------------------------------
 
 // A MatMulNBits weight: random codes, scales and (optionally) zero points,
@@ -260,8 +309,17 @@ struct NBitsCase {
   std::vector<float> scale;  // [n, kb]
   std::vector<float> w;      // reference dequantization, [k, n]
 
-  NBitsCase(std::mt19937 &rng, int64_t k_, int64_t n_, int64_t block_, int64_t bits_, bool zero_)
-      : k(k_), n(n_), block(block_), bits(bits_), kb((k_ + block_ - 1) / block_), zero(zero_) {
+  bool half;  // scales that are fp16 values (int4 packs them as fp16)
+
+  NBitsCase(std::mt19937 &rng, int64_t k_, int64_t n_, int64_t block_, int64_t bits_, bool zero_,
+            bool half_ = false)
+      : k(k_),
+        n(n_),
+        block(block_),
+        bits(bits_),
+        kb((k_ + block_ - 1) / block_),
+        zero(zero_),
+        half(half_) {
     const int levels = 1 << bits;
     // B: [n, kb, block * bits / 8], codes along K low bits first; the
     // padding past K holds codes too (the kernels must ignore them).
@@ -272,7 +330,7 @@ struct NBitsCase {
       const int64_t bit = i * bits;
       blob[size_t(bit / 8)] |= uint8_t(code[size_t(i)] << (bit % 8));
     }
-    scale = scales(rng, n * kb);
+    scale = half ? fp16_scales(rng, n * kb) : scales(rng, n * kb);
     std::vector<int> zp(size_t(n * kb), levels / 2);  // the default 2^(bits-1)
     if (zero) {
       const int64_t row = (kb * bits + 7) / 8;
@@ -299,7 +357,7 @@ struct NBitsCase {
   std::string name() const {
     return "k=" + std::to_string(k) + " n=" + std::to_string(n) +
            " block=" + std::to_string(block) + " bits=" + std::to_string(bits) +
-           (zero ? " zp" : "");
+           (zero ? " zp" : "") + (half ? " fp16 scales" : "");
   }
 };
 
@@ -308,10 +366,12 @@ void for_nbits_cases(std::mt19937 &rng, int64_t bits, Body &&body) {
   for (int64_t k : kSizes)
     for (int64_t n : kSizes)
       for (int64_t block : {16, 32, 64, 128, 256})
-        for (bool zero : {false, true}) {
-          if (k * n > 300 && (block + (zero ? 1 : 0) + k + n) % 3 != 0) continue;
-          body(NBitsCase(rng, k, n, block, bits, zero));
-        }
+        for (bool zero : {false, true})
+          for (bool half : {false, true}) {
+            if (half && bits != 4) continue;
+            if (k * n > 300 && (block + (zero ? 1 : 0) + (half ? 2 : 0) + k + n) % 3 != 0) continue;
+            body(NBitsCase(rng, k, n, block, bits, zero, half));
+          }
 }
 
 TEST(PackQu4w, DequantizedMatrixEqualsMatMulNBits) {
@@ -320,10 +380,27 @@ TEST(PackQu4w, DequantizedMatrixEqualsMatMulNBits) {
   for_nbits_cases(rng, 4, [&](const NBitsCase &c) {
     PackedQu4wRows p;
     ASSERT_TRUE(p.pack(c.source()));
+    EXPECT_EQ(p.half_scales(), c.half) << c.name();
     std::vector<float> w(c.w.size());
     p.dequantize(w.data());
     EXPECT_TRUE(same_bits(w, c.w)) << c.name();
   });
+}
+
+// fp16 scale rows are half the scale bytes, and one scale that is not an fp16
+// value keeps them all float32.
+TEST(PackQu4w, ScalesAreFp16OnlyWhenEveryOneIsAnFp16Value) {
+  SI_SEED_TRACE();
+  std::mt19937 rng(seed());
+  NBitsCase c(rng, 256, 130, 32, 4, true, /*half=*/true);
+  PackedQu4wRows half, single;
+  ASSERT_TRUE(half.pack(c.source()));
+  c.scale[7] = std::nextafter(c.scale[7], 1.f);
+  ASSERT_TRUE(single.pack(c.source()));
+  EXPECT_TRUE(half.half_scales());
+  EXPECT_FALSE(single.half_scales());
+  // 8 blocks of scale rows padded to 256 columns: 2 bytes each instead of 4.
+  EXPECT_EQ(single.size_bytes() - half.size_bytes(), size_t(8 * 256 * 2));
 }
 
 TEST(PackQs8w, DequantizedMatrixEqualsMatMulNBits8) {
@@ -371,8 +448,8 @@ TEST(Qu4wKernels, PassesAcrossBlockBoundariesMatchTheReference) {
       {13, 14, 15, 16, 17},          // straddles 15 | 16, then one row
       {15, 16, 32, 48, 49, 50, 51},  // four blocks in one pass
       {12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33}};
-  for (bool zero : {false, true}) {
-    const NBitsCase c(rng, k, n, /*block=*/16, 4, zero);
+  for (int form = 0; form < 4; ++form) {
+    const NBitsCase c(rng, k, n, /*block=*/16, 4, /*zero=*/form & 1, /*half=*/form & 2);
     PackedQu4wRows p;
     ASSERT_TRUE(p.pack(c.source()));
     for (const std::vector<int32_t> &idx : sets) {
@@ -438,7 +515,7 @@ TEST(QuantDrivers, Qu4wBatchesAndThreadsMatchTheReference) {
   SI_SEED_TRACE();
   std::mt19937 rng(seed());
   for (auto [k, n] : {std::pair<int64_t, int64_t>{1, 1}, {33, 100}, {257, 63}, {1500, 1100}}) {
-    const NBitsCase c(rng, k, n, 32, 4, k % 2 == 1);
+    const NBitsCase c(rng, k, n, 32, 4, k % 2 == 1, /*half=*/k % 3 == 0);
     PackedQu4wRows p;
     ASSERT_TRUE(p.pack(c.source()));
     check_drivers(rng, p, c.w, k, n, c.name(), f32_qu4w_sparse_rows_gemm, f32_qu4w_dense_rows_gemm);

@@ -8,7 +8,8 @@ a [1,N] bias, Gemm transB 1 with an [N] bias, a weight below 128 that must
 stay float, an all-zero output channel, K not a multiple of the block), then
 for int8/int4 x symmetric/asymmetric checks: onnx.checker; every written
 byte (codes, scales, zero points) against the quantization formula written
-below (float32, round half to even), independently of the tool; the printed
+below (float32, round half to even; int4 scales rounded to float16 values),
+independently of the tool; the printed
 max |error| against the reference; and, when node and onnxruntime-node are
 installed (npm install --ignore-scripts in bench/compare_ort), that ONNX
 Runtime runs the output and matches a float64 numpy forward pass of the
@@ -86,17 +87,27 @@ x = rng.normal(0, 1, (BATCH, K1)).astype(np.float32)
 
 
 # --- the reference formulas (quantize_weights.h) -------------------------------
-def ref_group(v, symmetric, qmax, levels):
+def fit_scale(scale, half):
+    """int4: the scale rounded to the nearest float16 value, kept where that is 0 or inf."""
+    if not half:
+        return scale
+    h = scale.astype(np.float16).astype(np.float32)
+    return np.where((h > 0) & np.isfinite(h), h, scale).astype(np.float32)
+
+
+def ref_group(v, symmetric, qmax, levels, half=False):
     """v: float32 [groups, n] -> (q int64 [groups, n], scale f32 [groups], zp int64 [groups])."""
     v = v.astype(np.float32)
     if symmetric:
         amax = np.abs(v).max(axis=1)
         scale = np.where(amax > 0, amax / np.float32(qmax), np.float32(1)).astype(np.float32)
+        scale = fit_scale(scale, half)
         q = np.clip(np.rint(v / scale[:, None]), -qmax, qmax).astype(np.int64)
         return q, scale, np.zeros(len(v), np.int64)
     lo = np.minimum(v.min(axis=1), np.float32(0))
     hi = np.maximum(v.max(axis=1), np.float32(0))
     scale = np.where(hi > lo, (hi - lo) / np.float32(levels), np.float32(1)).astype(np.float32)
+    scale = fit_scale(scale, half)
     zp = np.clip(np.rint(-lo / scale), 0, levels).astype(np.int64)
     q = np.clip(np.rint(v / scale[:, None]) + zp[:, None], 0, levels).astype(np.int64)
     return q, scale, zp
@@ -121,7 +132,7 @@ def ref_int4(w, n_major, symmetric, block):
     qs, ss, zs, deq = [], [], [], np.zeros((n, k), np.float32)
     for b in range(nb):
         length = min(block, k - b * block)
-        q, s, z = ref_group(padded[:, b * block:b * block + length], symmetric, 7, 15)
+        q, s, z = ref_group(padded[:, b * block:b * block + length], symmetric, 7, 15, half=True)
         deq[:, b * block:b * block + length] = (q - z[:, None]).astype(np.float32) * s[:, None]
         if symmetric:
             q, z = q + 8, np.full(n, 8)

@@ -153,7 +153,10 @@ is unchanged. The output is standard ONNX that ONNX Runtime also runs:
          initializer, one scale per output channel, and DequantizeLinear
          (opset 13, axis = the output-channel axis) feeding the MatMul/Gemm
   int4   com.microsoft MatMulNBits (bits 4): one scale (and with zero
-         points, unless --symmetric) per block of --block-size values along K
+         points, unless --symmetric) per block of --block-size values along K;
+         each scale is rounded to the nearest float16 value before the codes
+         are chosen (still stored as float32), so this engine can hold the
+         scale rows as float16, half the bytes, with the same weights
 
   --weights F      int8 or int4 (required)
   --block-size N   int4 block along K, a power of two from 16 to 256 (default 32)

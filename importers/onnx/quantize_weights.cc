@@ -11,6 +11,7 @@
 #include <set>
 
 #include "importers/onnx/internal.h"
+#include "kernels/quant/half.h"
 
 namespace si {
 
@@ -24,17 +25,24 @@ struct Group {
   int zp = 0;
 };
 
+// The group's scale, rounded to the nearest fp16 value when `half` asks and
+// one exists (not 0), so the engine can keep int4 scale rows as fp16.
+float fit_scale(float scale, bool half) {
+  const float h = round_to_half(scale);
+  return half && h > 0 && half_exact(h) ? h : scale;
+}
+
 // Fills q[i] (in [-qmax, qmax] when symmetric, [0, levels] otherwise) and
 // returns the group's scale and zero point. float32 throughout, rounding half
 // to even (nearbyint in the default rounding mode), as the header states.
 Group quantize_group(const std::vector<float> &v, bool symmetric, int qmax, int levels,
-                     std::vector<int> *q) {
+                     bool half_scale, std::vector<int> *q) {
   Group g;
   q->resize(v.size());
   if (symmetric) {
     float amax = 0;
     for (float x : v) amax = std::max(amax, std::fabs(x));
-    g.scale = amax > 0 ? amax / float(qmax) : 1.0f;
+    g.scale = fit_scale(amax > 0 ? amax / float(qmax) : 1.0f, half_scale);
     for (size_t i = 0; i < v.size(); ++i)
       (*q)[i] = std::clamp(int(std::nearbyint(v[i] / g.scale)), -qmax, qmax);
     return g;
@@ -44,7 +52,7 @@ Group quantize_group(const std::vector<float> &v, bool symmetric, int qmax, int 
     lo = std::min(lo, x);
     hi = std::max(hi, x);
   }
-  g.scale = hi > lo ? (hi - lo) / float(levels) : 1.0f;
+  g.scale = fit_scale(hi > lo ? (hi - lo) / float(levels) : 1.0f, half_scale);
   g.zp = std::clamp(int(std::nearbyint(-lo / g.scale)), 0, levels);
   for (size_t i = 0; i < v.size(); ++i)
     (*q)[i] = std::clamp(int(std::nearbyint(v[i] / g.scale)) + g.zp, 0, levels);
@@ -90,7 +98,7 @@ QuantizedData quantize_int8(const Weight &w, bool symmetric) {
   std::vector<int> q;
   for (int64_t n = 0; n < w.N; ++n) {
     for (int64_t k = 0; k < w.K; ++k) v[size_t(k)] = w.data[w.index(n, k)];
-    const Group g = quantize_group(v, symmetric, 127, 255, &q);
+    const Group g = quantize_group(v, symmetric, 127, 255, false, &q);
     out.scales.push_back(g.scale);
     out.zero_points[size_t(n)] = char(uint8_t(g.zp));
     for (int64_t k = 0; k < w.K; ++k) out.codes[w.index(n, k)] = char(uint8_t(q[size_t(k)]));
@@ -112,7 +120,7 @@ QuantizedData quantize_int4(const Weight &w, bool symmetric, int block) {
       const int64_t k0 = b * block, len = std::min<int64_t>(block, w.K - k0);
       v.resize(size_t(len));
       for (int64_t i = 0; i < len; ++i) v[size_t(i)] = w.data[w.index(n, k0 + i)];
-      Group g = quantize_group(v, symmetric, 7, 15, &q);
+      Group g = quantize_group(v, symmetric, 7, 15, true, &q);
       dequantize_into(w, n, k0, q, g, &out);
       const int stored_zp = symmetric ? 8 : g.zp;  // MatMulNBits' default zero point is 8
       char *blob_at = &out.codes[size_t((n * blocks + b) * blob)];

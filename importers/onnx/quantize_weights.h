@@ -15,6 +15,11 @@
 //               scale = (hi - lo) / LEVELS (255 for uint8, 15 for int4),
 //               zp = clamp(round(-lo / scale), 0, LEVELS),
 //               q = clamp(round(w / scale) + zp, 0, LEVELS)
+//   int4 only: scale is then rounded to the nearest fp16 value (when one
+//               above 0 exists) before q and zp are computed from it, so the
+//               engine can hold the scale rows as fp16, half their bytes,
+//               with the same dequantized weights (kernels/quant/half.h);
+//               the scales are still written as float32
 //   dequantized: (q - zp) * scale, exactly what DequantizeLinear and
 //               MatMulNBits compute.
 //

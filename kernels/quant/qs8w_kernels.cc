@@ -118,8 +118,15 @@ __attribute__((target("avx2,fma"))) void dequant8_avx2(const Qs8wRows &w, const 
     const Row8 r = row8(w, ks[i]);
     const __m256 sb = _mm256_set1_ps(r.ss), zb = _mm256_set1_ps(r.zs);
     float *o = out + i * ldo - n0;
-    for (int64_t n = n0; n < nv; n += 8)
+    // The batched paths dequantize many rows' short runs in turn: fetch the
+    // row after next's (the prefetcher does not ramp up on them; the gather
+    // passes prefetch likewise).
+    const int8_t *pf = i + 2 < nk ? w.q + ks[i + 2] * w.ldq : nullptr;
+    for (int64_t n = n0; n < nv; n += 8) {
+      if (pf != nullptr && (n & 63) == 0)
+        _mm_prefetch(reinterpret_cast<const char *>(pf + n), _MM_HINT_T0);
       _mm256_storeu_ps(o + n, dq8_avx2<kPerRow, kZero>(r, sb, zb, n));
+    }
     for (int64_t n = nv; n < n1; ++n) o[n] = qs8w_weight(w, ks[i], n);
   }
 }

@@ -15,7 +15,9 @@
 // a block (most passes of a dense call), the group's zero points are decoded
 // once for all four. A group's scales are the block's scale row (shared by the
 // block's active rows, so mostly from cache when several rows of a block are
-// active: bench/RESULTS.md measures what they cost when few are). The passes
+// active: bench/RESULTS.md measures what they cost when few are), float32 or
+// fp16 widened exactly by vcvtph2ps (half the bytes; each form is its own
+// instantiation, so the hot loop has no branch on it). The passes
 // prefetch the next pass's rows as the int8 kernels do (qs8w_kernels.cc says
 // why).
 
@@ -39,12 +41,15 @@ namespace {
 
 struct Row4 {
   const uint8_t *q, *z;  // z: the block's zero-point row, or nullptr (8)
-  const float *s;
+  const float *s;        // the block's scale row: float32 s or fp16 h
+  const uint16_t *h;
 };
 
 inline Row4 row4(const Qu4wRows &w, int64_t k) {
   const int64_t b = k / w.block;
-  return {w.q + k * w.ldq, w.zero ? w.zero + b * w.ldq : nullptr, w.scale + b * w.lds};
+  return {w.q + k * w.ldq, w.zero ? w.zero + b * w.ldq : nullptr,
+          w.scale ? w.scale + b * w.lds : nullptr,
+          w.scale_half ? w.scale_half + b * w.lds : nullptr};
 }
 
 // The 32 codes of group g as int32, columns 0-7, 8-15, 16-23, 24-31: bytes
@@ -69,24 +74,35 @@ __attribute__((target("avx2,fma"))) inline void zeros_avx2(const uint8_t *z, int
   for (int c = 0; c < 4; ++c) zp[c] = _mm256_set1_epi32(8);
 }
 
-// The 32 dequantized weights of group g as four vectors of 8 columns:
-// (code - zp) exact in int32, converted, times the scale (one rounding).
-__attribute__((target("avx2,fma"))) inline void dq4_avx2(const uint8_t *q, const float *s,
-                                                         const __m256i zp[4], __m256 v[4]) {
+// The scales of columns [at, at + 8) of a scale row (fp16 ones widened
+// exactly by vcvtph2ps).
+template <bool kHalf>
+__attribute__((target("avx2,fma,f16c"))) inline __m256 scales8_avx2(const Row4 &r, int64_t at) {
+  if (kHalf) return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(r.h + at)));
+  return _mm256_loadu_ps(r.s + at);
+}
+
+// The 32 dequantized weights of group g of row r as four vectors of 8
+// columns: (code - zp) exact in int32, converted, times the scale (one
+// rounding).
+template <bool kHalf>
+__attribute__((target("avx2,fma,f16c"))) inline void dq4_avx2(const Row4 &r, int64_t g,
+                                                              const __m256i zp[4], __m256 v[4]) {
   __m256i c[4];
-  nibbles_avx2(q, c);
+  nibbles_avx2(r.q + g * 16, c);
   for (int i = 0; i < 4; ++i)
     v[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c[i], zp[i])),
-                         _mm256_loadu_ps(s + 8 * i));
+                         scales8_avx2<kHalf>(r, g * 32 + 8 * i));
 }
 
 // R rows over groups [g0, g1). kShared: the R rows are in one block, so the
 // group's zero points are decoded once for all of them (the scales are the
 // same row too). pf[i] + 16 g: the line to prefetch for the next pass.
-template <int R, bool kZero, bool kShared>
-__attribute__((target("avx2,fma"))) void pass4_avx2(const float *x, const int32_t *idx,
-                                                    const Qu4wRows &w, int64_t g0, int64_t g1,
-                                                    float *y, const uint8_t *const *pf, int nn) {
+template <int R, bool kZero, bool kShared, bool kHalf>
+__attribute__((target("avx2,fma,f16c"))) void pass4_avx2(const float *x, const int32_t *idx,
+                                                         const Qu4wRows &w, int64_t g0, int64_t g1,
+                                                         float *y, const uint8_t *const *pf,
+                                                         int nn) {
   Row4 r[R];
   __m256 a[R];
 #pragma GCC unroll 4
@@ -107,7 +123,7 @@ __attribute__((target("avx2,fma"))) void pass4_avx2(const float *x, const int32_
     for (int i = 0; i < R; ++i) {
       if (!kShared) zeros_avx2<kZero>(r[i].z, g, zp);
       __m256 v[4];
-      dq4_avx2(r[i].q + g * 16, r[i].s + g * 32, zp, v);
+      dq4_avx2<kHalf>(r[i], g, zp, v);
       for (int c = 0; c < 4; ++c) acc[c] = _mm256_fmadd_ps(a[i], v[c], acc[c]);
     }
     for (int c = 0; c < 4; ++c) _mm256_storeu_ps(yg + 8 * c, acc[c]);
@@ -139,34 +155,38 @@ inline void sweep4(const float *x, const int32_t *idx, int64_t count, const Qu4w
   gather_columns(x, idx, count, w, g1 * 32, n1, y, qu4w_weight);
 }
 
-template <bool kZero>
-__attribute__((target("avx2,fma"))) void gather4_avx2(const float *x, const int32_t *idx,
-                                                      int64_t count, const Qu4wRows &w, int64_t n0,
-                                                      int64_t n1, float *y) {
+template <bool kZero, bool kHalf>
+__attribute__((target("avx2,fma,f16c"))) void gather4_avx2(const float *x, const int32_t *idx,
+                                                           int64_t count, const Qu4wRows &w,
+                                                           int64_t n0, int64_t n1, float *y) {
   sweep4(
       x, idx, count, w, n0, n1, y,
       [](const float *x4, const int32_t *i4, const Qu4wRows &w4, int64_t g0, int64_t g1, float *y4,
          const uint8_t *const *pf, int nn, bool shared) {
-        if (shared) return pass4_avx2<4, kZero, true>(x4, i4, w4, g0, g1, y4, pf, nn);
-        pass4_avx2<4, kZero, false>(x4, i4, w4, g0, g1, y4, pf, nn);
+        if (shared) return pass4_avx2<4, kZero, true, kHalf>(x4, i4, w4, g0, g1, y4, pf, nn);
+        pass4_avx2<4, kZero, false, kHalf>(x4, i4, w4, g0, g1, y4, pf, nn);
       },
       [](const float *x1, const int32_t *i1, const Qu4wRows &w1, int64_t g0, int64_t g1,
-         float *y1) { pass4_avx2<1, kZero, true>(x1, i1, w1, g0, g1, y1, nullptr, 0); });
+         float *y1) { pass4_avx2<1, kZero, true, kHalf>(x1, i1, w1, g0, g1, y1, nullptr, 0); });
 }
 
-template <bool kZero>
-__attribute__((target("avx2,fma"))) void dequant4_avx2(const Qu4wRows &w, const int32_t *ks,
-                                                       int64_t nk, int64_t n0, int64_t n1,
-                                                       float *out, int64_t ldo) {
+template <bool kZero, bool kHalf>
+__attribute__((target("avx2,fma,f16c"))) void dequant4_avx2(const Qu4wRows &w, const int32_t *ks,
+                                                            int64_t nk, int64_t n0, int64_t n1,
+                                                            float *out, int64_t ldo) {
   const int64_t g0 = n0 / 32, g1 = n0 / 32 + (n1 - n0) / 32;
   for (int64_t i = 0; i < nk; ++i) {
     const Row4 r = row4(w, ks[i]);
     float *o = out + i * ldo - n0;
+    // As the int8 dequantization: fetch the row after next's codes.
+    const uint8_t *pf = i + 2 < nk ? w.q + ks[i + 2] * w.ldq : nullptr;
     for (int64_t g = g0; g < g1; ++g) {
+      if (pf != nullptr && (g & 3) == 0)
+        _mm_prefetch(reinterpret_cast<const char *>(pf + g * 16), _MM_HINT_T0);
       __m256i zp[4];
       zeros_avx2<kZero>(r.z, g, zp);
       __m256 v[4];
-      dq4_avx2(r.q + g * 16, r.s + g * 32, zp, v);
+      dq4_avx2<kHalf>(r, g, zp, v);
       for (int c = 0; c < 4; ++c) _mm256_storeu_ps(o + g * 32 + 8 * c, v[c]);
     }
     for (int64_t n = g1 * 32; n < n1; ++n) o[n] = qu4w_weight(w, ks[i], n);
@@ -184,19 +204,26 @@ __attribute__((target("avx512f"))) inline void nibbles_avx512(const uint8_t *p, 
   *hi = _mm512_maskz_srli_epi32(__mmask16(0xFFFF), b, 4);  // maskz: see i8_to_ps_avx512
 }
 
-template <bool kZero>
+template <bool kHalf>
+__attribute__((target("avx512f"))) inline __m512 scales16_avx512(const Row4 &r, int64_t at) {
+  if (kHalf)
+    return _mm512_maskz_cvtph_ps(__mmask16(0xFFFF),
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i *>(r.h + at)));
+  return _mm512_loadu_ps(r.s + at);
+}
+
+template <bool kZero, bool kHalf>
 __attribute__((target("avx512f"))) inline void dq4_avx512(const Row4 &r, int64_t g, __m512 v[2]) {
   __m512i lo, hi, zlo = _mm512_set1_epi32(8), zhi = zlo;
   nibbles_avx512(r.q + g * 16, &lo, &hi);
   if (kZero) nibbles_avx512(r.z + g * 16, &zlo, &zhi);
-  const float *s = r.s + g * 32;
   v[0] = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(__mmask16(0xFFFF), _mm512_sub_epi32(lo, zlo)),
-                       _mm512_loadu_ps(s));
+                       scales16_avx512<kHalf>(r, g * 32));
   v[1] = _mm512_mul_ps(_mm512_maskz_cvtepi32_ps(__mmask16(0xFFFF), _mm512_sub_epi32(hi, zhi)),
-                       _mm512_loadu_ps(s + 16));
+                       scales16_avx512<kHalf>(r, g * 32 + 16));
 }
 
-template <int R, bool kZero>
+template <int R, bool kZero, bool kHalf>
 __attribute__((target("avx512f"))) void pass4_avx512(const float *x, const int32_t *idx,
                                                      const Qu4wRows &w, int64_t g0, int64_t g1,
                                                      float *y, const uint8_t *const *pf, int nn) {
@@ -216,7 +243,7 @@ __attribute__((target("avx512f"))) void pass4_avx512(const float *x, const int32
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       __m512 v[2];
-      dq4_avx512<kZero>(r[i], g, v);
+      dq4_avx512<kZero, kHalf>(r[i], g, v);
       acc0 = _mm512_fmadd_ps(a[i], v[0], acc0);
       acc1 = _mm512_fmadd_ps(a[i], v[1], acc1);
     }
@@ -225,7 +252,7 @@ __attribute__((target("avx512f"))) void pass4_avx512(const float *x, const int32
   }
 }
 
-template <bool kZero>
+template <bool kZero, bool kHalf>
 __attribute__((target("avx512f"))) void gather4_avx512(const float *x, const int32_t *idx,
                                                        int64_t count, const Qu4wRows &w, int64_t n0,
                                                        int64_t n1, float *y) {
@@ -233,12 +260,12 @@ __attribute__((target("avx512f"))) void gather4_avx512(const float *x, const int
       x, idx, count, w, n0, n1, y,
       [](const float *x4, const int32_t *i4, const Qu4wRows &w4, int64_t g0, int64_t g1, float *y4,
          const uint8_t *const *pf, int nn,
-         bool) { pass4_avx512<4, kZero>(x4, i4, w4, g0, g1, y4, pf, nn); },
+         bool) { pass4_avx512<4, kZero, kHalf>(x4, i4, w4, g0, g1, y4, pf, nn); },
       [](const float *x1, const int32_t *i1, const Qu4wRows &w1, int64_t g0, int64_t g1,
-         float *y1) { pass4_avx512<1, kZero>(x1, i1, w1, g0, g1, y1, nullptr, 0); });
+         float *y1) { pass4_avx512<1, kZero, kHalf>(x1, i1, w1, g0, g1, y1, nullptr, 0); });
 }
 
-template <bool kZero>
+template <bool kZero, bool kHalf>
 __attribute__((target("avx512f"))) void dequant4_avx512(const Qu4wRows &w, const int32_t *ks,
                                                         int64_t nk, int64_t n0, int64_t n1,
                                                         float *out, int64_t ldo) {
@@ -248,7 +275,7 @@ __attribute__((target("avx512f"))) void dequant4_avx512(const Qu4wRows &w, const
     float *o = out + i * ldo - n0;
     for (int64_t g = g0; g < g1; ++g) {
       __m512 v[2];
-      dq4_avx512<kZero>(r, g, v);
+      dq4_avx512<kZero, kHalf>(r, g, v);
       _mm512_storeu_ps(o + g * 32, v[0]);
       _mm512_storeu_ps(o + g * 32 + 16, v[1]);
     }
@@ -258,28 +285,42 @@ __attribute__((target("avx512f"))) void dequant4_avx512(const Qu4wRows &w, const
 
 }  // namespace
 
+// The entry points pick the instantiation for the weight's zero points and
+// scale type.
 void f32_qu4w_gather_rows_axpy__avx2(const float *x, const int32_t *idx, int64_t count,
                                      const Qu4wRows &w, int64_t n0, int64_t n1, float *y) {
-  if (w.zero) return gather4_avx2<true>(x, idx, count, w, n0, n1, y);
-  gather4_avx2<false>(x, idx, count, w, n0, n1, y);
+  if (w.scale_half)
+    return w.zero ? gather4_avx2<true, true>(x, idx, count, w, n0, n1, y)
+                  : gather4_avx2<false, true>(x, idx, count, w, n0, n1, y);
+  if (w.zero) return gather4_avx2<true, false>(x, idx, count, w, n0, n1, y);
+  gather4_avx2<false, false>(x, idx, count, w, n0, n1, y);
 }
 
 void f32_qu4w_dequant_rows__avx2(const Qu4wRows &w, const int32_t *ks, int64_t nk, int64_t n0,
                                  int64_t n1, float *out, int64_t ldo) {
-  if (w.zero) return dequant4_avx2<true>(w, ks, nk, n0, n1, out, ldo);
-  dequant4_avx2<false>(w, ks, nk, n0, n1, out, ldo);
+  if (w.scale_half)
+    return w.zero ? dequant4_avx2<true, true>(w, ks, nk, n0, n1, out, ldo)
+                  : dequant4_avx2<false, true>(w, ks, nk, n0, n1, out, ldo);
+  if (w.zero) return dequant4_avx2<true, false>(w, ks, nk, n0, n1, out, ldo);
+  dequant4_avx2<false, false>(w, ks, nk, n0, n1, out, ldo);
 }
 
 void f32_qu4w_gather_rows_axpy__avx512(const float *x, const int32_t *idx, int64_t count,
                                        const Qu4wRows &w, int64_t n0, int64_t n1, float *y) {
-  if (w.zero) return gather4_avx512<true>(x, idx, count, w, n0, n1, y);
-  gather4_avx512<false>(x, idx, count, w, n0, n1, y);
+  if (w.scale_half)
+    return w.zero ? gather4_avx512<true, true>(x, idx, count, w, n0, n1, y)
+                  : gather4_avx512<false, true>(x, idx, count, w, n0, n1, y);
+  if (w.zero) return gather4_avx512<true, false>(x, idx, count, w, n0, n1, y);
+  gather4_avx512<false, false>(x, idx, count, w, n0, n1, y);
 }
 
 void f32_qu4w_dequant_rows__avx512(const Qu4wRows &w, const int32_t *ks, int64_t nk, int64_t n0,
                                    int64_t n1, float *out, int64_t ldo) {
-  if (w.zero) return dequant4_avx512<true>(w, ks, nk, n0, n1, out, ldo);
-  dequant4_avx512<false>(w, ks, nk, n0, n1, out, ldo);
+  if (w.scale_half)
+    return w.zero ? dequant4_avx512<true, true>(w, ks, nk, n0, n1, out, ldo)
+                  : dequant4_avx512<false, true>(w, ks, nk, n0, n1, out, ldo);
+  if (w.zero) return dequant4_avx512<true, false>(w, ks, nk, n0, n1, out, ldo);
+  dequant4_avx512<false, false>(w, ks, nk, n0, n1, out, ldo);
 }
 
 }  // namespace si

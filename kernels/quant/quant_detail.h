@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "kernels/quant/half.h"
 #include "kernels/quant/quant_kernels.h"
 
 namespace si {
@@ -28,7 +29,9 @@ inline float qs8w_weight(const Qs8wRows &w, int64_t k, int64_t n) {
 inline float qu4w_weight(const Qu4wRows &w, int64_t k, int64_t n) {
   const int64_t b = k / w.block;
   const int zp = w.zero ? u4_code(w.zero + b * w.ldq, n) : 8;
-  return float(u4_code(w.q + k * w.ldq, n) - zp) * w.scale[b * w.lds + n];
+  const int64_t at = b * w.lds + n;
+  const float s = w.scale_half ? half_to_float(w.scale_half[at]) : w.scale[at];
+  return float(u4_code(w.q + k * w.ldq, n) - zp) * s;
 }
 
 // y[n] += x_k * w for the active rows idx[0, count) in order, columns

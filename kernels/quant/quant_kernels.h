@@ -50,15 +50,18 @@ struct Qs8wRows {
 // one AND and one shift, the codes of 32 consecutive columns in column
 // order, no shuffles (ONNX Runtime's blob pairs neighbours along K, llama.cpp
 // Q4_0 pairs j with j + 16 within a block: this is the latter along N).
-// s = scale[(k / block) * lds + n]; zp is the nibble for column n in the same
-// layout in zero + (k / block) * ldq, or 8 (MatMulNBits' default) when zero
-// is nullptr. Rows hold whole groups; scale rows are padded to whole groups.
+// s = scale[(k / block) * lds + n], or the fp16 value scale_half[...] at the
+// same place when scale_half is set (then scale is nullptr; half.h says when
+// scales are stored so); zp is the nibble for column n in the same layout in
+// zero + (k / block) * ldq, or 8 (MatMulNBits' default) when zero is nullptr.
+// Rows hold whole groups; scale rows are padded to whole groups.
 struct Qu4wRows {
   const uint8_t *q;
   int64_t ldq;  // bytes between rows (and between zero-point rows)
   const float *scale;
+  const uint16_t *scale_half;
   const uint8_t *zero;
-  int64_t lds;  // floats between scale rows
+  int64_t lds;  // scales between scale rows
   int64_t block;
 };
 

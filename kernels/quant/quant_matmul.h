@@ -6,16 +6,19 @@
 // contiguous run of N codes, so an active row is one sequential stream, as in
 // PackedRows. Scales that vary along N are stored as rows of N floats, one per
 // block of K rows, shared by the block's rows (a gathered row needs its
-// block's scale for every n); a per-row scale is one float per row. Scales
-// stay float32: fp16 would change the dequantized weights, and the results
-// are promised equal to the dequantized model's. Zero points stay separate
+// block's scale for every n); a per-row scale is one float per row. int4
+// scale rows are fp16 when every scale of the weight is an fp16 value (what
+// `sparse-infer quantize` writes): half the bytes, the same dequantized
+// weights; otherwise they stay float32, since rounding them would change the
+// results promised equal to the dequantized model's. Zero points stay separate
 // from the codes (folding them into a float offset, q*s - zp*s, would round
 // twice) and cost nothing when absent.
 //
 // Bytes a sparse int4 row gather reads per active row, N columns, block B,
-// a active rows in its block: N/2 codes + (4N scales + N/2 zero points) / a.
-// With B = 32 and every row of a block active that is 0.63 N (scales 25%);
-// with one active row per block it is 5 N, more than a float32 row (4 N).
+// a active rows in its block: N/2 codes + (S N scales + N/2 zero points) / a,
+// S = 4 (float32) or 2 (fp16). With B = 32 and every row of a block active
+// that is 0.63 N (0.56 N with fp16); with one active row per block it is 5 N
+// (3 N), more than a float32 row (4 N).
 // bench/RESULTS.md ("int8/int4 kernels") measures it.
 #pragma once
 
@@ -88,6 +91,8 @@ class PackedQu4wRows {
   int64_t rows() const { return k_; }
   int64_t cols() const { return n_; }
   int64_t block() const { return block_; }
+  // Whether the scales are held as fp16 (all of the source's are fp16 values).
+  bool half_scales() const { return !scale_half_.empty(); }
   size_t size_bytes() const;
   void dequantize(float *w) const;
 
@@ -95,8 +100,9 @@ class PackedQu4wRows {
   WeightBuffer q_;
   size_t q_bytes_ = 0;
   int64_t k_ = 0, n_ = 0, ldq_ = 0, lds_ = 0, block_ = 0;
-  std::vector<float> scale_;   // [k_blocks][lds_]
-  std::vector<uint8_t> zero_;  // [k_blocks][ldq_] nibbles as the codes; empty: 8
+  std::vector<float> scale_;          // [k_blocks][lds_], or empty when scale_half_ holds them
+  std::vector<uint16_t> scale_half_;  // fp16 bits, same layout
+  std::vector<uint8_t> zero_;         // [k_blocks][ldq_] nibbles as the codes; empty: 8
 };
 
 // Y[m, :] = bias (or 0) + sum over k in active(m) of X[m, k] * W[k, :], as
@@ -114,11 +120,13 @@ void f32_qu4w_sparse_rows_gemm(const float *x, int64_t m, int64_t ldx, const Act
                                const PackedQu4wRows &w, const float *bias, float *y, int64_t ldy,
                                int threads, const QuantKernels *kernels = nullptr);
 
-// Every row of W, for calls above the sparse crossover: the same kernels
-// with every k active (zero x terms included, so NaN and Inf in x propagate
-// as in a dense product). One row streams all weight rows with in-register
-// dequantization; a batch dequantizes each row once into L1 and applies it
-// to all rows of the batch.
+// Every row of W, for calls above the sparse crossover (zero x terms
+// included, so NaN and Inf in x propagate as in a dense product). One row
+// streams all weight rows with in-register dequantization (the gather with
+// every k active); a batch dequantizes each block of 64 rows x 1024 columns
+// once into a buffer that the float register tiles (kernels/dense/rows_gemm.h)
+// read in place for every row of the batch. Same order, so the same bits, as
+// the float dense kernels on the dequantized matrix.
 void f32_qs8w_dense_rows_gemm(const float *x, int64_t m, int64_t ldx, const PackedQs8wRows &w,
                               const float *bias, float *y, int64_t ldy, int threads,
                               const QuantKernels *kernels = nullptr);

@@ -135,9 +135,19 @@ bool PackedQu4wRows::pack(const MatMulNBitsSource &src) {
       const uint8_t byte = src.b[(c * kb + r / block) * blob + (r % block) / 2];
       put(q + r * ldq_, c, (r % 2) ? byte >> 4 : byte & 0x0F);
     }
-  scale_.assign(size_t(kb * lds_), 0.f);
-  for (int64_t c = 0; c < n; ++c)
-    for (int64_t b = 0; b < kb; ++b) scale_[size_t(b * lds_ + c)] = src.scales[c * kb + b];
+  // fp16 scale rows when that loses nothing (half.h), float32 otherwise.
+  scale_.clear();
+  scale_half_.clear();
+  if (std::all_of(src.scales, src.scales + n * kb, half_exact)) {
+    scale_half_.assign(size_t(kb * lds_), 0);
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t b = 0; b < kb; ++b)
+        scale_half_[size_t(b * lds_ + c)] = half_bits(src.scales[c * kb + b]);
+  } else {
+    scale_.assign(size_t(kb * lds_), 0.f);
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t b = 0; b < kb; ++b) scale_[size_t(b * lds_ + c)] = src.scales[c * kb + b];
+  }
   zero_.clear();
   if (src.zero_points) {
     zero_.assign(size_t(kb * ldq_), 0);
@@ -151,12 +161,18 @@ bool PackedQu4wRows::pack(const MatMulNBitsSource &src) {
 }
 
 Qu4wRows PackedQu4wRows::view() const {
-  return {static_cast<const uint8_t *>(q_.get()), ldq_, scale_.data(),
-          zero_.empty() ? nullptr : zero_.data(), lds_, block_};
+  return {static_cast<const uint8_t *>(q_.get()),
+          ldq_,
+          scale_.empty() ? nullptr : scale_.data(),
+          scale_half_.empty() ? nullptr : scale_half_.data(),
+          zero_.empty() ? nullptr : zero_.data(),
+          lds_,
+          block_};
 }
 
 size_t PackedQu4wRows::size_bytes() const {
-  return q_bytes_ + scale_.size() * sizeof(float) + zero_.size();
+  return q_bytes_ + scale_.size() * sizeof(float) + scale_half_.size() * sizeof(uint16_t) +
+         zero_.size();
 }
 
 void PackedQu4wRows::dequantize(float *w) const {
